@@ -1,0 +1,12 @@
+//! dactl: scriptable, safe bulk changes to Genesys Cloud Data Action timeouts.
+//!
+//! The path of data, top to bottom: `cli` → `script` (Rhai host) → `change` (plan, apply,
+//! verify, journal) → `genesys` (auth, rate limit, retry, HTTP) → Genesys Cloud or `sandbox`.
+//! See ARCHITECTURE.md.
+
+pub mod config;
+pub mod genesys;
+pub mod output;
+pub mod sandbox;
+pub mod script;
+pub mod secret;
