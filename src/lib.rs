@@ -4,9 +4,11 @@
 //! verify, journal) → `genesys` (auth, rate limit, retry, HTTP) → Genesys Cloud or `sandbox`.
 //! See ARCHITECTURE.md.
 
+pub mod change;
 pub mod config;
 pub mod genesys;
 pub mod output;
 pub mod sandbox;
 pub mod script;
 pub mod secret;
+pub mod session;
