@@ -1,10 +1,35 @@
-//! The Rhai host: engine setup, host-function modules, and running scripts.
-//! (Interface stub: filled in by the script-host work.)
+//! The Rhai host: engine setup, host-function modules, running scripts, and the entry points the
+//! CLI calls (`run`, `eval`, `check`).
+//!
+//! - `engine` builds the one engine (limits, Ctrl-C, `print`, imports, functions);
+//! - `functions/` holds the host functions, one `#[export_module]` per topic; their doc comments
+//!   are the help text (`Host::function_docs`);
+//! - `convert` moves values in and out (serde out, checked arguments in);
+//! - `errors` makes error maps for scripts and renders script errors with a caret;
+//! - `render` shows values as tables and summaries.
+//!
+//! Rhai is synchronous and stays that way: every host function calls the blocking `Session`,
+//! which owns the async runtime.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+pub mod convert;
+pub mod engine;
+pub mod errors;
+pub mod functions;
+pub mod render;
+mod state;
 
-use rhai::Dynamic;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rhai::{AST, Dynamic, EvalAltResult, Map, Scope};
+
+use crate::config::Inputs;
+use crate::output::Printer;
+use crate::session::Session;
+use state::Shared;
 
 /// Documentation of one host function, taken from its doc comment (for `:help` and README).
 #[derive(Debug, Clone)]
@@ -27,35 +52,479 @@ pub struct ScriptError {
     pub interrupted: bool,
 }
 
-pub struct Host {}
+/// The name of the one constant the host defines.
+pub const ARGS: &str = "ARGS";
+
+pub struct Host {
+    engine: rhai::Engine,
+    scope: Scope<'static>,
+    /// Functions defined by earlier `eval` entries, kept for later ones.
+    functions: AST,
+    state: Shared,
+    docs: Vec<FunctionDoc>,
+}
 
 impl Host {
-    pub fn engine(&self) -> &rhai::Engine {
-        todo!()
+    /// A host whose functions talk to Genesys Cloud (or the sandbox) through `session`.
+    pub fn new(session: Session, printer: Printer) -> Host {
+        Host::build(Some(session), printer)
     }
+
+    /// A host without a connection: scripts compile and `:help` works, but every host function
+    /// that needs the API throws. This is what `dactl check` uses.
+    pub fn offline(printer: Printer) -> Host {
+        Host::build(None, printer)
+    }
+
+    fn build(session: Option<Session>, printer: Printer) -> Host {
+        let state = state::HostState::new(session, printer);
+        let engine = engine::build(&state);
+        let docs = read_docs(&engine);
+        let mut host = Host {
+            engine,
+            scope: Scope::new(),
+            functions: AST::empty(),
+            state,
+            docs,
+        };
+        host.set_args(BTreeMap::new());
+        host
+    }
+
+    pub fn engine(&self) -> &rhai::Engine {
+        &self.engine
+    }
+
     /// The persistent scope of `eval` (REPL variables live here).
     pub fn scope(&self) -> &rhai::Scope<'static> {
-        todo!()
+        &self.scope
     }
+
+    pub fn printer(&self) -> &Printer {
+        &self.state.printer
+    }
+
     /// Evaluates `source` in the persistent scope; functions defined persist too.
-    pub fn eval(&mut self, _source: &str) -> Result<Dynamic, ScriptError> {
-        todo!()
+    pub fn eval(&mut self, source: &str) -> Result<Dynamic, ScriptError> {
+        self.eval_named("<repl>", source)
     }
-    pub fn run_file(&mut self, _path: &Path) -> Result<Dynamic, ScriptError> {
-        todo!()
+
+    /// `eval` with a name for error locations (and the directory imports resolve against).
+    pub fn eval_named(&mut self, name: &str, source: &str) -> Result<Dynamic, ScriptError> {
+        self.state.interrupt.store(false, Ordering::Relaxed);
+        let text = strip_shebang(source);
+        let mut ast = self
+            .engine
+            .compile_with_scope(&self.scope, &text)
+            .map_err(|e| self.script_error(name, &text, &EvalAltResult::from(e)))?;
+        ast.set_source(name);
+        let mut combined = self.functions.merge(&ast);
+        combined.set_source(name);
+        match self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &combined)
+        {
+            Ok(value) => {
+                self.functions = self.functions.merge(&ast.clone_functions_only());
+                Ok(value)
+            }
+            Err(e) => Err(self.script_error(name, &text, &e)),
+        }
     }
+
+    pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
+        let text = read_script(path)?;
+        self.eval_named(&path.display().to_string(), &text)
+    }
+
     /// Compile-only check of a file (and its imports).
-    pub fn check_file(&self, _path: &Path) -> Result<(), ScriptError> {
-        todo!()
+    pub fn check_file(&self, path: &Path) -> Result<(), ScriptError> {
+        let mut seen = BTreeSet::new();
+        self.check_tree(path, &mut seen)
     }
+
+    fn check_tree(&self, path: &Path, seen: &mut BTreeSet<PathBuf>) -> Result<(), ScriptError> {
+        if !seen.insert(path.to_path_buf()) {
+            return Ok(());
+        }
+        let text = strip_shebang(&read_script(path)?);
+        let name = path.display().to_string();
+        self.engine
+            .compile(&text)
+            .map_err(|e| self.script_error(&name, &text, &EvalAltResult::from(e)))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for import in imports_in(&text) {
+            let mut target = dir.join(&import);
+            target.set_extension("rhai");
+            if !target.is_file() {
+                return Err(ScriptError {
+                    rendered: format!(
+                        "error: `{name}` imports `{import}`, but `{}` does not exist; paths are relative to the importing script's folder.",
+                        target.display()
+                    ),
+                    interrupted: false,
+                });
+            }
+            self.check_tree(&target, seen)?;
+        }
+        Ok(())
+    }
+
     pub fn function_docs(&self) -> Vec<FunctionDoc> {
-        todo!()
+        self.docs.clone()
     }
+
     /// Setting it stops the running script at its next operation with an `interrupted` error.
-    pub fn interrupt_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-        todo!()
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.state.interrupt.clone()
     }
-    pub fn set_args(&mut self, _args: BTreeMap<String, String>) {
-        todo!()
+
+    /// Sets the `ARGS` constant (from `--arg key=value`).
+    pub fn set_args(&mut self, args: BTreeMap<String, String>) {
+        let map: Map = args
+            .into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from(v)))
+            .collect();
+        // A constant cannot be assigned, so it is removed and pushed again.
+        let _ = self.scope.remove::<Dynamic>(ARGS);
+        self.scope.push_constant(ARGS, map);
+    }
+
+    /// What `auth(#{...})` starts from: the CLI's region, profile, rate and concurrency.
+    pub fn set_inputs(&mut self, inputs: Inputs) {
+        *self.state.inputs.lock().unwrap_or_else(|e| e.into_inner()) = inputs;
+    }
+
+    /// Calls `f` with the session, when this host has one.
+    pub fn with_session<R>(&self, f: impl FnOnce(&Session) -> R) -> Option<R> {
+        self.state
+            .session
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(f)
+    }
+
+    /// Calls `f` with the session mutably (e.g. `set_dry_run`), when this host has one.
+    pub fn with_session_mut<R>(&mut self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        self.state
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .map(f)
+    }
+
+    /// Ids and names of the actions read so far (for completion).
+    pub fn seen_actions(&self) -> Vec<(String, Option<String>)> {
+        let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.values()
+            .map(|i| (i.action.id.clone(), i.action.name.clone()))
+            .collect()
+    }
+
+    /// Names of the functions that earlier entries defined.
+    pub fn script_functions(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .functions
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// While on, `print` output is kept (see `take_printed`) instead of written to stdout.
+    pub fn capture_prints(&self, on: bool) {
+        *self
+            .state
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = on.then(Vec::new);
+    }
+
+    pub fn take_printed(&self) -> Vec<String> {
+        self.state
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Turns any Rhai error into the rendered form, reading imported files for their lines.
+    fn script_error(&self, name: &str, text: &str, error: &EvalAltResult) -> ScriptError {
+        let (inner, position, notes, source) = errors::innermost(error);
+        let message = errors::describe(inner);
+        let (shown_name, shown_text) = match source.filter(|s| s != name) {
+            Some(src) => {
+                let file = std::fs::read_to_string(&src).unwrap_or_default();
+                (src, strip_shebang(&file))
+            }
+            None => (name.to_owned(), text.to_owned()),
+        };
+        let mut rendered = errors::render_at(&message, &shown_name, &shown_text, position);
+        for note in notes.iter().rev() {
+            rendered.push_str(&format!("\n  = note: {note}"));
+        }
+        ScriptError {
+            rendered,
+            interrupted: errors::is_interrupt(error),
+        }
+    }
+}
+
+fn read_script(path: &Path) -> Result<String, ScriptError> {
+    std::fs::read_to_string(path).map_err(|e| ScriptError {
+        rendered: format!("error: cannot read the script `{}`: {e}.", path.display()),
+        interrupted: false,
+    })
+}
+
+/// Blanks a `#!` first line (keeping its newline, so line numbers stay right): Rhai's own
+/// `compile_file` does this, but scripts here are compiled from text.
+pub fn strip_shebang(text: &str) -> String {
+    match text.strip_prefix("#!") {
+        Some(rest) => rest
+            .find('\n')
+            .map_or_else(String::new, |n| rest[n..].to_owned()),
+        None => text.to_owned(),
+    }
+}
+
+/// The paths of `import "..."` statements, found textually (enough to check them; the engine
+/// resolves them for real when the script runs).
+fn imports_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if let Some(rest) = line.strip_prefix("import")
+            && let Some(rest) = rest.trim_start().strip_prefix('"')
+            && let Some(end) = rest.find('"')
+        {
+            found.push(rest[..end].to_owned());
+        }
+    }
+    found
+}
+
+/// Reads the host functions' metadata (doc comments included) back out of the engine.
+fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
+    let Ok(json) = engine.gen_fn_metadata_to_json(false) else {
+        return Vec::new();
+    };
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let mut docs = Vec::new();
+    for f in value["functions"].as_array().into_iter().flatten() {
+        let name = f["name"].as_str().unwrap_or_default().to_owned();
+        let params: Vec<&str> = f["params"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        // `return_raw` functions report `Result<T, ...>` (or an alias `R<T>`): show `T`.
+        let raw = f["returnType"].as_str().unwrap_or_default();
+        let inner = match raw.split_once('<') {
+            Some((_, rest)) => rest.split([',', '>']).next().unwrap_or(rest).trim(),
+            None => raw,
+        };
+        let returns = match inner {
+            "" | "()" => String::new(),
+            "Map" => " -> map".into(),
+            "Array" => " -> array".into(),
+            "bool" => " -> bool".into(),
+            "Dynamic" => " -> value".into(),
+            other => format!(" -> {other}"),
+        };
+        let lines: Vec<String> = f["docComments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .flat_map(|c| c.lines().map(str::to_owned).collect::<Vec<_>>())
+            .map(|l| {
+                let l = l.trim_start();
+                let l = l.strip_prefix("///").unwrap_or(l);
+                l.strip_prefix(' ').unwrap_or(l).to_owned()
+            })
+            .collect();
+        let doc = lines.join("\n").trim().to_owned();
+        docs.push(FunctionDoc {
+            signature: format!("{name}({}){returns}", params.join(", ")),
+            summary: lines.first().cloned().unwrap_or_default(),
+            doc,
+            name,
+        });
+    }
+    docs.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.signature.len().cmp(&b.signature.len()))
+    });
+    docs
+}
+
+/// `dactl run FILE`: runs the script with `ARGS`, prints errors, and returns the exit code
+/// (0 success, 1 script error, 130 interrupted).
+pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> ExitCode {
+    host.set_args(args);
+    let _ = install_ctrl_c(host.interrupt_flag());
+    match host.run_file(path) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (JSON with
+/// `--json`), returning the exit code.
+pub fn eval(host: &mut Host, source: &str) -> ExitCode {
+    let _ = install_ctrl_c(host.interrupt_flag());
+    match host.eval_named("<eval>", source) {
+        Ok(value) => {
+            if host.printer().json {
+                host.printer().data(&render::json(&value));
+            } else if let Some(text) = render::value(&value) {
+                host.printer().data(&text);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `dactl check FILE...`: compiles each file and its imports without running anything; prints
+/// every error, returns 1 when any file failed.
+pub fn check(paths: &[PathBuf], printer: &Printer) -> ExitCode {
+    let host = Host::offline(printer.clone());
+    let mut failed = 0;
+    for path in paths {
+        match host.check_file(path) {
+            Ok(()) => printer.info(&format!("ok: {}", path.display())),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}", e.rendered);
+            }
+        }
+    }
+    if failed > 0 {
+        let plural = if failed == 1 { "script" } else { "scripts" };
+        eprintln!("error: {failed} {plural} failed the check.");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fail(error: &ScriptError) -> ExitCode {
+    eprintln!("{}", error.rendered);
+    if error.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Points SIGINT (Ctrl-C) at `flag` for the rest of the process: a running script stops at its
+/// next operation instead of the process dying mid-write. Only the first call installs the
+/// handler; later hosts share it through the same flag slot.
+pub fn install_ctrl_c(flag: Arc<AtomicBool>) -> Result<(), String> {
+    use std::sync::Mutex;
+    static TARGET: Mutex<Option<Arc<AtomicBool>>> = Mutex::new(None);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = Some(flag);
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        result = ctrlc::set_handler(|| {
+            if let Some(flag) = TARGET.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                flag.store(true, Ordering::Relaxed);
+            }
+        })
+        .map_err(|e| e.to_string());
+    });
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_is_blanked_keeping_lines() {
+        assert_eq!(
+            strip_shebang("#!/usr/bin/env -S dactl run\nlet x = 1;"),
+            "\nlet x = 1;"
+        );
+        assert_eq!(strip_shebang("let x = 1;"), "let x = 1;");
+    }
+
+    #[test]
+    fn imports_are_found() {
+        assert_eq!(
+            imports_in("import \"lib/common\" as common;\nlet x = 1;"),
+            vec!["lib/common"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    #[test]
+    fn docs_come_from_doc_comments() {
+        let host = Host::offline(Printer::default());
+        let docs = host.function_docs();
+        let names: BTreeSet<&str> = docs.iter().map(|d| d.name.as_str()).collect();
+        for name in [
+            "auth",
+            "fetch_action",
+            "list_actions",
+            "update_timeout",
+            "update_timeouts",
+            "verify",
+            "backoff",
+            "dry_run",
+        ] {
+            assert!(names.contains(name), "{name} missing from {names:?}");
+        }
+        let fetch = docs.iter().find(|d| d.name == "fetch_action").unwrap();
+        assert_eq!(fetch.signature, "fetch_action(id) -> map");
+        assert!(
+            fetch.summary.starts_with("Reads one action"),
+            "{}",
+            fetch.summary
+        );
+        assert!(fetch.doc.contains("Example:"), "{}", fetch.doc);
+    }
+
+    #[test]
+    fn variables_and_functions_persist_between_entries() {
+        let mut host = Host::offline(Printer::default());
+        host.eval("let x = 20; fn twice(n) { n * 2 }").unwrap();
+        assert_eq!(host.eval("twice(x) + 2").unwrap().as_int().unwrap(), 42);
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let mut host = Host::offline(Printer::default());
+        let e = host.eval("let a = 1;\nlet b = a + nope;").unwrap_err();
+        assert!(e.rendered.contains("<repl>:2:13"), "{}", e.rendered);
+        assert!(!e.interrupted);
+    }
+
+    #[test]
+    fn interrupt_flag_stops_a_loop() {
+        let mut host = Host::offline(Printer::default());
+        let flag = host.interrupt_flag();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            flag.store(true, Ordering::Relaxed);
+        });
+        let e = host.eval("let i = 0; loop { i += 1; }").unwrap_err();
+        t.join().unwrap();
+        assert!(e.interrupted, "{}", e.rendered);
+        assert_eq!(host.eval("40 + 2").unwrap().as_int().unwrap(), 42);
     }
 }

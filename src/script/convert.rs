@@ -1,0 +1,286 @@
+//! Values crossing between Rust and scripts. Data goes out through serde (`to_dynamic`), so the
+//! models need no Rhai code; the few values coming back in (timeouts, change maps, options) are
+//! checked here with messages that name the argument and the fix.
+
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde_json::{Value, json};
+
+use super::errors::{ErrorMap, throw};
+use crate::change::{ActionInfo, Change, Kind, Status, Timeout, Verification};
+use crate::session::AuthInfo;
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+fn to_dynamic(value: Value) -> Dynamic {
+    // Serialising a `serde_json::Value` into a Dynamic cannot fail.
+    rhai::serde::to_dynamic(value).unwrap_or_default()
+}
+
+/// An action map: `id, name, category, integration_id, version, secure, timeout_seconds, kind,
+/// config` (and `function_timeout_seconds` for function data actions, when read).
+pub fn action(info: &ActionInfo) -> Dynamic {
+    let a = &info.action;
+    let mut value = json!({
+        "id": a.id,
+        "name": a.name,
+        "category": a.category,
+        "integration_id": a.integration_id,
+        "version": a.version,
+        "secure": a.secure,
+        "timeout_seconds": a.config.as_ref().and_then(|c| c.timeout_seconds),
+        "kind": info.kind.as_str(),
+        "config": a.config,
+    });
+    if info.kind == Kind::Function {
+        value["function_timeout_seconds"] = json!(info.function_timeout);
+    }
+    to_dynamic(value)
+}
+
+pub fn actions(infos: &[ActionInfo]) -> Dynamic {
+    Dynamic::from_array(infos.iter().map(action).collect())
+}
+
+/// A change map: `id, name, kind, before, after, status, reason`.
+pub fn change(c: &Change) -> Dynamic {
+    to_dynamic(json!({
+        "id": c.id,
+        "name": c.name,
+        "kind": c.kind.as_str(),
+        "before": c.before,
+        "after": c.after,
+        "status": c.status.as_str(),
+        "reason": c.reason,
+    }))
+}
+
+pub fn changes(list: &[Change]) -> Dynamic {
+    Dynamic::from_array(list.iter().map(change).collect())
+}
+
+pub fn verification(v: &Verification) -> Dynamic {
+    let mismatches: Vec<Value> = v
+        .mismatches
+        .iter()
+        .map(|(id, expected, found)| json!({"id": id, "expected": expected, "found": found}))
+        .collect();
+    to_dynamic(json!({"ok": v.ok, "checked": v.checked, "mismatches": mismatches}))
+}
+
+pub fn auth_info(info: &AuthInfo) -> Dynamic {
+    to_dynamic(
+        json!({"region": info.region, "api_base": info.api_base, "expires_in": info.expires_in}),
+    )
+}
+
+/// A timeout argument: an integer is seconds, a string may carry a unit (`"30s"`, `"45000ms"`,
+/// `"1m"`). Never rounded or clamped: anything else is a thrown error with the parser's message.
+pub fn timeout(value: &Dynamic) -> R<Timeout> {
+    let parsed = if let Ok(seconds) = value.as_int() {
+        Timeout::from_seconds(seconds)
+    } else if value.is_string() {
+        Timeout::parse(&value.clone().into_string().unwrap_or_default())
+    } else if let Ok(f) = value.as_float() {
+        return throw(
+            "invalid.timeout",
+            format!(
+                "The timeout `{f}` is not a whole number of seconds. Timeouts are whole seconds from 1 to 60, \
+                 e.g. `30` or `\"30s\"`."
+            ),
+        );
+    } else {
+        return throw(
+            "invalid.timeout",
+            format!(
+                "The timeout must be an integer (seconds) or a string like `\"30s\"`, not {}.",
+                value.type_name()
+            ),
+        );
+    };
+    parsed.or_else(|e| throw("invalid.timeout", e.message))
+}
+
+/// The id in an `action_or_id` argument: a string, or a map with a string `id`.
+pub fn action_id(value: &Dynamic) -> R<String> {
+    if value.is_string() {
+        return Ok(value.clone().into_string().unwrap_or_default());
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        if let Some(id) = map.get("id").filter(|v| v.is_string()) {
+            return Ok(id.to_string());
+        }
+        return throw(
+            "invalid.argument",
+            "The action map has no string `id`; pass an action map or an id.",
+        );
+    }
+    throw(
+        "invalid.argument",
+        format!(
+            "Expected an action map or an action id string, not {}.",
+            value.type_name()
+        ),
+    )
+}
+
+fn opt_int(map: &Map, key: &str) -> R<Option<i64>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => v.as_int().map(Some).or_else(|_| {
+            throw(
+                "invalid.argument",
+                format!("The change field `{key}` must be an integer or ()."),
+            )
+        }),
+    }
+}
+
+fn opt_text(map: &Map, key: &str) -> Option<String> {
+    map.get(key)
+        .filter(|v| v.is_string())
+        .map(|v| v.to_string())
+}
+
+pub fn parse_kind(text: &str) -> Option<Kind> {
+    [
+        Kind::Standard,
+        Kind::Static,
+        Kind::CustomAuth,
+        Kind::Function,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == text)
+}
+
+pub fn parse_status(text: &str) -> Option<Status> {
+    [
+        Status::Updated,
+        Status::Unchanged,
+        Status::Planned,
+        Status::Skipped,
+        Status::Failed,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == text)
+}
+
+/// A change map back into a `Change` (for `verify(changes)`).
+pub fn change_from(value: &Dynamic) -> R<Change> {
+    let Some(map) = value.read_lock::<Map>() else {
+        return throw(
+            "invalid.argument",
+            format!(
+                "`verify(changes)` takes the array that `update_timeouts` returned; found {} in it.",
+                value.type_name()
+            ),
+        );
+    };
+    let id = action_id(value)?;
+    let status_text = opt_text(&map, "status").unwrap_or_default();
+    let Some(status) = parse_status(&status_text) else {
+        return Err(ErrorMap::local(
+            "invalid.argument",
+            format!("The change for `{id}` has status `{status_text}`; expected one returned by `update_timeouts`."),
+        )
+        .with_action(&id)
+        .throw());
+    };
+    Ok(Change {
+        name: opt_text(&map, "name"),
+        kind: opt_text(&map, "kind")
+            .as_deref()
+            .and_then(parse_kind)
+            .unwrap_or(Kind::Standard),
+        before: opt_int(&map, "before")?,
+        after: opt_int(&map, "after")?,
+        reason: opt_text(&map, "reason"),
+        status,
+        id,
+    })
+}
+
+/// Checks an options map against the keys a function knows, so a typo is an error, not ignored.
+pub fn check_keys(function: &str, map: &Map, known: &[&str]) -> R<()> {
+    for key in map.keys() {
+        if !known.contains(&key.as_str()) {
+            return throw(
+                "invalid.argument",
+                format!(
+                    "`{function}` has no option `{key}`; the options are {}.",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn opt_string(function: &str, map: &Map, key: &str) -> R<Option<String>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) if v.is_string() => Ok(Some(v.to_string())),
+        Some(v) => throw(
+            "invalid.argument",
+            format!(
+                "The `{key}` option of `{function}` must be a string, not {}.",
+                v.type_name()
+            ),
+        ),
+    }
+}
+
+pub fn opt_bool(function: &str, map: &Map, key: &str) -> R<Option<bool>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => v.as_bool().map(Some).or_else(|_| {
+            throw(
+                "invalid.argument",
+                format!("The `{key}` option of `{function}` must be true or false."),
+            )
+        }),
+    }
+}
+
+pub fn opt_int_option(function: &str, map: &Map, key: &str) -> R<Option<i64>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => v.as_int().map(Some).or_else(|_| {
+            throw(
+                "invalid.argument",
+                format!("The `{key}` option of `{function}` must be an integer."),
+            )
+        }),
+    }
+}
+
+/// A string or an array of strings (the `ids` option).
+pub fn string_list(function: &str, key: &str, value: &Dynamic) -> R<Vec<String>> {
+    if value.is_string() {
+        return Ok(vec![value.to_string()]);
+    }
+    if let Some(array) = value.read_lock::<Array>() {
+        return array
+            .iter()
+            .map(|v| {
+                if v.is_string() {
+                    Ok(v.to_string())
+                } else {
+                    action_id(v).or_else(|_| {
+                        throw(
+                            "invalid.argument",
+                            format!("The `{key}` option of `{function}` must hold strings."),
+                        )
+                    })
+                }
+            })
+            .collect();
+    }
+    throw(
+        "invalid.argument",
+        format!("The `{key}` option of `{function}` must be a string or an array of strings."),
+    )
+}

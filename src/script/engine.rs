@@ -1,0 +1,50 @@
+//! The engine, set up once: limits, Ctrl-C, `print`, imports, and the host functions.
+//!
+//! Scripts reach nothing outside the host functions: Rhai itself has no file, process or network
+//! access, and `eval` (which would bypass compile-time checks) is disabled. Imports read `.rhai`
+//! files relative to the importing script's directory.
+
+use std::sync::atomic::Ordering;
+
+use rhai::module_resolvers::FileModuleResolver;
+use rhai::{Dynamic, Engine};
+
+use super::functions;
+use super::state::Shared;
+
+/// Operations a single entry or script may run: far above any real job (host functions count as
+/// one each), low enough that an endless loop ends on its own.
+pub const MAX_OPERATIONS: u64 = 200_000_000;
+pub const MAX_CALL_LEVELS: usize = 64;
+pub const MAX_STRING_SIZE: usize = 10 << 20;
+pub const MAX_ARRAY_SIZE: usize = 1_000_000;
+pub const MAX_MAP_SIZE: usize = 100_000;
+
+pub fn build(state: &Shared) -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_string_size(MAX_STRING_SIZE)
+        .set_max_array_size(MAX_ARRAY_SIZE)
+        .set_max_map_size(MAX_MAP_SIZE)
+        .set_module_resolver(FileModuleResolver::new())
+        .disable_symbol("eval");
+
+    let flag = state.interrupt.clone();
+    engine.on_progress(move |_| {
+        flag.load(Ordering::Relaxed)
+            .then(|| Dynamic::from("interrupted"))
+    });
+
+    let printer_state = state.clone();
+    engine.on_print(move |text| printer_state.print(text));
+    let debug_state = state.clone();
+    engine.on_debug(move |text, _source, pos| {
+        debug_state.printer.info(&format!("[debug {pos}] {text}"))
+    });
+
+    engine.set_default_tag(Dynamic::from(state.clone()));
+    functions::register(&mut engine);
+    engine
+}

@@ -1,0 +1,77 @@
+//! `fetch_action` and `list_actions`: reading actions, config included.
+
+use rhai::plugin::*;
+
+use crate::genesys::ActionQuery;
+use crate::script::convert;
+use crate::script::errors::{ErrorMap, throw};
+use crate::script::state;
+
+#[export_module]
+pub mod action_functions {
+    use rhai::{Array, EvalAltResult, Map, NativeCallContext};
+
+    /// Reads one action (config included) and returns an action map:
+    /// `#{id, name, category, integration_id, version, secure, timeout_seconds, kind, config}`.
+    /// `timeout_seconds` is `()` when unset; `kind` is `"standard"`, `"static"`, `"custom_auth"` or
+    /// `"function"`. Throws an error map (`e.status == 404`) when there is no such action.
+    ///
+    /// Example: `let a = fetch_action("c0ffee00-0000-4000-8000-000000000001"); print(a.timeout_seconds);`
+    #[rhai_fn(return_raw)]
+    pub fn fetch_action(ctx: NativeCallContext, id: &str) -> Result<Map, Box<EvalAltResult>> {
+        let state = state::of(&ctx)?;
+        if id.trim().is_empty() {
+            return throw(
+                "invalid.argument",
+                "`fetch_action` needs an action id, got an empty string.",
+            );
+        }
+        let info = state
+            .session()?
+            .fetch_action(id)
+            .map_err(|e| ErrorMap::from_api(&e).with_action(id).throw())?;
+        state.remember(std::slice::from_ref(&info));
+        Ok(convert::action(&info).cast::<Map>())
+    }
+
+    /// Lists every action (all pages, config included) as an array of action maps.
+    ///
+    /// Example: `for a in list_actions() { print(a.name); }`
+    #[rhai_fn(name = "list_actions", return_raw)]
+    pub fn list_all(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        list_with(ctx, Map::new())
+    }
+
+    /// Lists actions matching the options, as an array of action maps. Options (all optional):
+    /// `category` (exact), `name` (partial match), `ids` (an array of ids), `secure` (bool),
+    /// `include_auth` (bool: also custom authentication actions).
+    ///
+    /// Example: `let slow = list_actions(#{category: "CRM"}).filter(|a| a.timeout_seconds < 10);`
+    #[rhai_fn(name = "list_actions", return_raw)]
+    pub fn list_with(ctx: NativeCallContext, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let state = state::of(&ctx)?;
+        const F: &str = "list_actions";
+        convert::check_keys(
+            F,
+            &options,
+            &["category", "name", "ids", "secure", "include_auth"],
+        )?;
+        let query = ActionQuery {
+            category: convert::opt_string(F, &options, "category")?,
+            name: convert::opt_string(F, &options, "name")?,
+            ids: match options.get("ids").filter(|v| !v.is_unit()) {
+                Some(v) => convert::string_list(F, "ids", v)?,
+                None => Vec::new(),
+            },
+            secure: convert::opt_bool(F, &options, "secure")?,
+            include_auth_actions: convert::opt_bool(F, &options, "include_auth")?.unwrap_or(false),
+            include_config: true,
+        };
+        let infos = state
+            .session()?
+            .list_actions(&query)
+            .map_err(|e| ErrorMap::from_api(&e).throw())?;
+        state.remember(&infos);
+        Ok(convert::actions(&infos).cast::<Array>())
+    }
+}

@@ -1,0 +1,229 @@
+//! `update_timeout`, `update_timeouts` and `verify`: changing timeouts through the session's
+//! safe read-modify-write, and reading them back.
+//!
+//! A script's closure that decides a timeout per action is called synchronously from inside the
+//! session's decide callback, on this thread: Rhai never runs on an async task.
+
+use rhai::plugin::*;
+use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
+
+use crate::change::{ActionInfo, Change, Kind, Status, Timeout};
+use crate::genesys::ActionQuery;
+use crate::script::convert;
+use crate::script::errors::{self, ErrorMap};
+use crate::script::state::{self, Shared};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+const INTERRUPTED: &str = "interrupted by Ctrl-C before this action was changed";
+
+/// The action to change: the one already read when a script passes back an action map of the
+/// same version (it holds the full config), otherwise a fresh read.
+fn target(state: &Shared, value: &Dynamic) -> R<ActionInfo> {
+    let id = convert::action_id(value)?;
+    if let Some(map) = value.read_lock::<Map>() {
+        let version = map.get("version").and_then(|v| v.as_int().ok());
+        if let Some(info) = state.recall(&id).filter(|i| i.action.version == version) {
+            return Ok(info);
+        }
+    }
+    let info = state
+        .session()?
+        .fetch_action(&id)
+        .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?;
+    state.remember(std::slice::from_ref(&info));
+    Ok(info)
+}
+
+/// Resolves many `action_or_id` values with one listing per 50 unknown ids; ids that do not
+/// exist come back as failed changes rather than stopping the whole batch.
+fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change>)> {
+    let mut found = Vec::with_capacity(values.len());
+    let mut missing_ids = Vec::new();
+    for value in values {
+        let id = convert::action_id(value)?;
+        let version = value
+            .read_lock::<Map>()
+            .and_then(|m| m.get("version").and_then(|v| v.as_int().ok()));
+        match state
+            .recall(&id)
+            .filter(|i| version.is_some() && i.action.version == version)
+        {
+            Some(info) => found.push(info),
+            None => missing_ids.push(id),
+        }
+    }
+    let mut failed = Vec::new();
+    for chunk in missing_ids.chunks(50) {
+        let query = ActionQuery {
+            ids: chunk.to_vec(),
+            include_auth_actions: true,
+            include_config: true,
+            ..ActionQuery::default()
+        };
+        let infos = state
+            .session()?
+            .list_actions(&query)
+            .map_err(|e| ErrorMap::from_api(&e).throw())?;
+        state.remember(&infos);
+        for id in chunk {
+            match infos.iter().find(|i| &i.action.id == id) {
+                Some(info) => found.push(info.clone()),
+                None => failed.push(Change {
+                    id: id.clone(),
+                    name: None,
+                    kind: Kind::Standard,
+                    before: None,
+                    after: None,
+                    status: Status::Failed,
+                    reason: Some(format!("There is no action with id `{id}`.")),
+                }),
+            }
+        }
+    }
+    Ok((found, failed))
+}
+
+/// Runs the session's bulk change with a fixed timeout.
+fn apply_fixed(state: &Shared, infos: Vec<ActionInfo>, timeout: Timeout) -> R<Vec<Change>> {
+    let session = state.session()?;
+    let mut decide = |_: &ActionInfo| {
+        if state.interrupted() {
+            Err(INTERRUPTED.to_owned())
+        } else {
+            Ok(Some(timeout))
+        }
+    };
+    let changes = session.update_timeouts(infos, &mut decide);
+    drop(session);
+    after_bulk(state, changes)
+}
+
+fn after_bulk(state: &Shared, changes: Vec<Change>) -> R<Vec<Change>> {
+    if state.interrupted() {
+        return Err(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into());
+    }
+    Ok(changes)
+}
+
+#[export_module]
+pub mod change_functions {
+    use rhai::{Array, FnPtr};
+
+    /// Sets one action's timeout and returns a change map `#{id, name, before, after, status,
+    /// reason}`. `status` is `"updated"`, `"unchanged"` (already at that value: nothing written),
+    /// `"planned"` (dry run), `"skipped"` or `"failed"` (both with a `reason`). `timeout` is
+    /// seconds (`30`) or a string with a unit (`"30s"`, `"45000ms"`, `"1m"`); bad values throw.
+    /// Uses the safe read-modify-write: full config, current version, retried on a version conflict.
+    ///
+    /// Example: `let c = update_timeout("c0ffee00-0000-4000-8000-000000000001", 30); print(c.status);`
+    #[rhai_fn(return_raw)]
+    pub fn update_timeout(
+        ctx: NativeCallContext,
+        action_or_id: Dynamic,
+        timeout: Dynamic,
+    ) -> R<Map> {
+        let state = state::of(&ctx)?;
+        let timeout = convert::timeout(&timeout)?;
+        let info = target(&state, &action_or_id)?;
+        let changes = apply_fixed(&state, vec![info], timeout)?;
+        let Some(change) = changes.first() else {
+            return errors::throw(
+                "internal",
+                "The change engine returned no result for the action (a dactl bug).",
+            );
+        };
+        Ok(convert::change(change).cast::<Map>())
+    }
+
+    /// Sets the same timeout on many actions (action maps or ids) and returns an array of change
+    /// maps. Runs concurrently within `--rate` and `--concurrency`; unchanged actions cost no write.
+    ///
+    /// Example: `let changes = update_timeouts(list_actions(#{category: "CRM"}), "45s");`
+    #[rhai_fn(name = "update_timeouts", return_raw)]
+    pub fn update_timeouts_fixed(
+        ctx: NativeCallContext,
+        actions: Array,
+        timeout: Dynamic,
+    ) -> R<Array> {
+        let state = state::of(&ctx)?;
+        let timeout = convert::timeout(&timeout)?;
+        let (infos, mut failed) = targets(&state, &actions)?;
+        failed.extend(apply_fixed(&state, infos, timeout)?);
+        Ok(convert::changes(&failed).cast::<Array>())
+    }
+
+    /// Calls `decide` with each action map and sets the timeout it returns; returning `()` leaves
+    /// the action alone. After a version conflict `decide` is called again with the fresh action.
+    /// A value `decide` returns that is not a valid timeout fails that action with the reason.
+    ///
+    /// Example: `update_timeouts(list_actions(), |a| if a.timeout_seconds < 10 { 10 } else { () });`
+    #[rhai_fn(name = "update_timeouts", return_raw)]
+    pub fn update_timeouts_with(ctx: NativeCallContext, actions: Array, decide: FnPtr) -> R<Array> {
+        let state = state::of(&ctx)?;
+        let (infos, mut failed) = targets(&state, &actions)?;
+        let changes = {
+            let session = state.session()?;
+            let mut decide_one = |info: &ActionInfo| -> Result<Option<Timeout>, String> {
+                if state.interrupted() {
+                    return Err(INTERRUPTED.to_owned());
+                }
+                let value = decide
+                    .call_within_context::<Dynamic>(&ctx, (convert::action(info),))
+                    .map_err(|e| format!("The decide closure failed: {}", errors::describe(&e)))?;
+                if value.is_unit() {
+                    return Ok(None);
+                }
+                convert::timeout(&value)
+                    .map(Some)
+                    .map_err(|e| errors::describe(&e))
+            };
+            session.update_timeouts(infos, &mut decide_one)
+        };
+        failed.extend(after_bulk(&state, changes)?);
+        Ok(convert::changes(&failed).cast::<Array>())
+    }
+
+    /// Reads the action back and returns `true` when its timeout is `timeout` (for a function
+    /// data action, its function timeout).
+    ///
+    /// Example: `if !verify("c0ffee00-0000-4000-8000-000000000001", 30) { throw "not applied"; }`
+    #[rhai_fn(name = "verify", return_raw)]
+    pub fn verify_one(ctx: NativeCallContext, action_or_id: Dynamic, timeout: Dynamic) -> R<bool> {
+        let state = state::of(&ctx)?;
+        let timeout = convert::timeout(&timeout)?;
+        let id = convert::action_id(&action_or_id)?;
+        let info = state
+            .session()?
+            .fetch_action(&id)
+            .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?;
+        state.remember(std::slice::from_ref(&info));
+        let current = match (info.kind, info.function_timeout) {
+            (Kind::Function, Some(seconds)) => Some(seconds),
+            _ => info.action.config.as_ref().and_then(|c| c.timeout_seconds),
+        };
+        Ok(current == Some(i64::from(timeout.0)))
+    }
+
+    /// Reads back the actions of a change list (from `update_timeouts`) in batches of 50 and
+    /// returns `#{ok, checked, mismatches}`; each mismatch is `#{id, expected, found}`. Only
+    /// `"updated"` and `"unchanged"` changes are checked: nothing else was meant to be in place.
+    ///
+    /// Example: `let v = verify(changes); if !v.ok { print(v.mismatches); }`
+    #[rhai_fn(name = "verify", return_raw)]
+    pub fn verify_changes(ctx: NativeCallContext, changes: Array) -> R<Map> {
+        let state = state::of(&ctx)?;
+        let mut list = Vec::with_capacity(changes.len());
+        for value in &changes {
+            let change = convert::change_from(value)?;
+            if matches!(change.status, Status::Updated | Status::Unchanged) {
+                list.push(change);
+            }
+        }
+        let verification = state
+            .session()?
+            .verify(&list)
+            .map_err(|e| ErrorMap::from_api(&e).throw())?;
+        Ok(convert::verification(&verification).cast::<Map>())
+    }
+}
