@@ -8,6 +8,7 @@ pub mod change;
 pub mod config;
 pub mod genesys;
 pub mod output;
+pub mod repl;
 pub mod sandbox;
 pub mod script;
 pub mod secret;

@@ -502,7 +502,7 @@ mod host_tests {
     #[test]
     fn variables_and_functions_persist_between_entries() {
         let mut host = Host::offline(Printer::default());
-        host.eval("let x = 20; fn twice(n) { n * 2 }").unwrap();
+        let _ = host.eval("let x = 20; fn twice(n) { n * 2 }").unwrap();
         assert_eq!(host.eval("twice(x) + 2").unwrap().as_int().unwrap(), 42);
     }
 

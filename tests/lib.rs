@@ -1,0 +1,4 @@
+//! The one integration-test binary; each area adds a module.
+
+mod repl;
+mod script;

@@ -1,0 +1,205 @@
+//! The REPL core fed lines in-process, and the real binary driven in a pseudo-terminal.
+
+use std::process::Command;
+use std::time::Duration;
+
+use dactl::output::Printer;
+use dactl::repl::{ReplCore, input};
+use dactl::script::Host;
+
+use crate::script::{host, temp_dir};
+
+fn offline_core() -> ReplCore {
+    let host = Host::offline(Printer::default());
+    host.capture_prints(true);
+    ReplCore::new(host)
+}
+
+#[test]
+fn tab_completes_host_functions_keywords_and_variables() {
+    let mut core = offline_core();
+    assert_eq!(
+        core.complete("fetch_a", 7),
+        (0, vec!["fetch_action".to_owned()])
+    );
+    let (start, found) = core.complete("let x = update_t", 16);
+    assert_eq!(start, 8);
+    assert_eq!(found, ["update_timeout", "update_timeouts"]);
+    assert!(core.complete("whi", 3).1.contains(&"while".to_owned()));
+    core.handle("let threshold_seconds = 10;");
+    assert_eq!(core.complete("print(thresh", 12).1, ["threshold_seconds"]);
+    assert_eq!(core.complete(":he", 3).1, [":help"]);
+    assert_eq!(core.hint("fetch_a", 7).as_deref(), Some("ction(id)"));
+}
+
+#[test]
+fn tab_completes_action_ids_and_names_seen_earlier() {
+    let mut core = ReplCore::new(host());
+    let reply = core.handle("let all = list_actions(); all[0].id");
+    assert!(reply.error.is_empty(), "{}", reply.error);
+    let id = reply.output.trim().trim_matches('"').to_owned();
+    let line = format!("fetch_action(\"{}", &id[..3]);
+    let (start, found) = core.complete(&line, line.len());
+    assert_eq!(start, "fetch_action(\"".len());
+    assert!(found.contains(&id), "{found:?}");
+}
+
+#[test]
+fn input_continues_while_brackets_or_strings_are_open() {
+    assert!(input::is_incomplete("fn raise(a) {"));
+    assert!(input::is_incomplete(
+        "fn raise(a) {\n  if a.timeout_seconds < 10 {"
+    ));
+    assert!(!input::is_incomplete("fn raise(a) {\n  a\n}"));
+    assert!(input::is_incomplete("let s = `multi\nline"));
+    let mut core = offline_core();
+    let reply = core.handle("fn raise(x) {\n  x + 1\n}");
+    assert!(reply.error.is_empty(), "{}", reply.error);
+    assert_eq!(core.handle("raise(41)").output, "42");
+}
+
+#[test]
+fn help_lists_every_function_and_explains_one() {
+    let mut core = offline_core();
+    let help = core.handle(":help").output;
+    for doc in core.host().function_docs() {
+        assert!(
+            help.contains(&doc.name),
+            "`{}` missing from :help",
+            doc.name
+        );
+    }
+    for name in [
+        "auth",
+        "fetch_action",
+        "list_actions",
+        "update_timeout",
+        "update_timeouts",
+        "verify",
+        "backoff",
+        "dry_run",
+        "ARGS",
+        ":save",
+    ] {
+        assert!(help.contains(name), "{name} missing:\n{help}");
+    }
+    let one = core.handle(":help update_timeout").output;
+    assert!(
+        one.starts_with("update_timeout(action_or_id, timeout) -> map"),
+        "{one}"
+    );
+    assert!(one.contains("Example:"), "{one}");
+    let missing = core.handle(":help nope");
+    assert!(missing.error.contains("`nope`"), "{missing:?}");
+    assert!(core.handle(":frobnicate").error.contains("`:frobnicate`"));
+}
+
+#[test]
+fn vars_shows_variables_and_functions_defined_so_far() {
+    let mut core = offline_core();
+    core.handle("let target = 30;");
+    core.handle("fn pick(a) { a }");
+    let vars = core.handle(":vars").output;
+    assert!(vars.contains("let target = 30"), "{vars}");
+    assert!(vars.contains("fn pick"), "{vars}");
+    assert!(vars.contains("const ARGS"), "{vars}");
+}
+
+#[test]
+fn save_writes_successful_entries_and_load_runs_them_again() {
+    let dir = temp_dir("save");
+    let file = dir.join("session.rhai");
+    let mut core = offline_core();
+    core.handle("let base = 20");
+    assert!(!core.handle("let broken = nope();").error.is_empty());
+    core.handle("fn bump(x) {\n  x + 2\n}");
+    core.handle("print(bump(base))");
+    let saved = core.handle(&format!(":save {}", file.display()));
+    assert!(saved.output.contains("Saved 3 entries"), "{saved:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("broken"), "{text}");
+
+    let mut fresh = offline_core();
+    let loaded = fresh.handle(&format!(":load {}", file.display()));
+    assert!(loaded.error.is_empty(), "{loaded:?}");
+    assert!(loaded.output.starts_with("22\n"), "{loaded:?}");
+    assert_eq!(fresh.handle("bump(base)").output, "22");
+}
+
+#[test]
+fn values_print_as_tables_and_summaries() {
+    let mut core = ReplCore::new(host());
+    let table = core.handle("list_actions()").output;
+    assert!(table.lines().next().unwrap().starts_with("ID"), "{table}");
+    assert!(table.trim_end().ends_with("actions"), "{table}");
+    let summary = core
+        .handle("update_timeouts(list_actions().filter(|a| a.kind != \"standard\"), 30)")
+        .output;
+    assert!(summary.contains("skipped"), "{summary}");
+    let dry = core.handle(":dry-run on");
+    assert!(dry.output.contains("on"), "{dry:?}");
+    assert_eq!(core.handle("dry_run()").output, "true");
+    assert!(core.handle(":quit").quit);
+}
+
+// -- The real binary in a pseudo-terminal ----------------------------------------------------
+//
+// These need the CLI wiring (`dactl --sandbox repl`) from main.
+
+fn spawn_repl() -> rexpect::session::PtySession {
+    let data = temp_dir("pty-data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dactl"));
+    command
+        .args(["--sandbox", "repl"])
+        .env("XDG_DATA_HOME", &data)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut p =
+        rexpect::session::spawn_command(command, Some(20_000)).expect("dactl starts in a pty");
+    p.exp_string("dactl> ").expect("the prompt");
+    p
+}
+
+#[test]
+fn pty_tab_completes_fetch_a() {
+    let mut p = spawn_repl();
+    p.send("fetch_a").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("ction")
+        .expect("Tab completes to fetch_action");
+    p.send_line("(\"no-such-action\")").unwrap();
+    p.exp_string("404").expect("the 404 error");
+    p.exp_string("dactl> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn pty_function_over_three_lines_then_called() {
+    let mut p = spawn_repl();
+    p.send_line("fn add_ten(x) {").unwrap();
+    p.send_line("  x + 10").unwrap();
+    p.send_line("}").unwrap();
+    p.exp_string("dactl> ").unwrap();
+    p.send_line("add_ten(32)").unwrap();
+    p.exp_string("42").expect("the function ran");
+    p.exp_string("dactl> ").unwrap();
+    p.send_line(":quit").unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn pty_ctrl_c_stops_a_long_loop_and_the_prompt_returns() {
+    let mut p = spawn_repl();
+    p.send_line("let n = 0; loop { n += 1; }").unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    p.send_control('c').unwrap();
+    p.exp_string("Interrupted").expect("the loop stops");
+    p.exp_string("dactl> ").unwrap();
+    p.send_line("n > 0").unwrap();
+    p.exp_string("true")
+        .expect("the REPL survived with its variables");
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}

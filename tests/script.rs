@@ -1,0 +1,534 @@
+//! The Rhai host against the sandbox over real HTTP: every host function, each bad timeout, a
+//! 404, error maps, imports, shebangs, error rendering and engine limits.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use dactl::output::Printer;
+use dactl::sandbox::SandboxOptions;
+use dactl::script::{Host, ScriptError};
+use dactl::session::{Connection, Session, SessionOptions};
+use rhai::{Array, Dynamic, Map};
+
+/// A fresh, empty folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "dactl-test-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn session(dry_run: bool) -> Session {
+    let options = SessionOptions {
+        dry_run,
+        journal: Some(temp_dir("journal").join("journal.jsonl")),
+        rate_per_minute: 6000,
+        concurrency: 8,
+        printer: Printer::default(),
+    };
+    Session::connect(
+        Connection::Sandbox(SandboxOptions {
+            rate_limit: 6000,
+            ..SandboxOptions::default()
+        }),
+        options,
+    )
+    .expect("the sandbox session starts")
+}
+
+/// A host on its own sandbox, with `print` output captured.
+pub fn host() -> Host {
+    let host = Host::new(session(false), Printer::default());
+    host.capture_prints(true);
+    host
+}
+
+fn eval(host: &mut Host, source: &str) -> Dynamic {
+    host.eval(source)
+        .unwrap_or_else(|e| panic!("`{source}` failed:\n{e}"))
+}
+
+/// The error map `statement` throws (a script's `try`/`catch` is a statement, not an expression).
+fn caught(host: &mut Host, statement: &str) -> Map {
+    let value = eval(
+        host,
+        &format!("let caught = (); try {{ {statement}; }} catch (e) {{ caught = e; }} caught"),
+    );
+    assert!(
+        value.is_map(),
+        "`{statement}` did not throw a map: {value:?}"
+    );
+    value.try_cast::<Map>().unwrap()
+}
+
+fn map(value: Dynamic) -> Map {
+    value.try_cast::<Map>().expect("a map")
+}
+
+fn text(m: &Map, key: &str) -> String {
+    m.get(key).map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The id of the first action of `kind` in the sandbox.
+fn first_of_kind(host: &mut Host, kind: &str) -> String {
+    let found = eval(
+        host,
+        &format!("list_actions(#{{include_auth: true}}).filter(|a| a.kind == \"{kind}\")"),
+    );
+    let found = found.try_cast::<Array>().unwrap();
+    assert!(!found.is_empty(), "the sandbox has no {kind} action");
+    text(&map(found[0].clone()), "id")
+}
+
+#[test]
+fn auth_returns_region_base_and_lifetime_never_a_token() {
+    let mut host = host();
+    let a = map(eval(&mut host, "auth()"));
+    let keys: Vec<&str> = a.keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["api_base", "expires_in", "region"]);
+    assert!(a["expires_in"].as_int().unwrap() > 0);
+    assert!(
+        text(&a, "api_base").starts_with("http://127.0.0.1:"),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn auth_with_options_reconnects_and_bad_secrets_throw_a_map() {
+    let mut host = host();
+    let base = map(eval(&mut host, "auth()"))["api_base"].to_string();
+    let ok = map(eval(
+        &mut host,
+        &format!(
+            "auth(#{{region: \"{base}\", client_id: \"sandbox\", client_secret: \"sandbox\"}})"
+        ),
+    ));
+    assert_eq!(
+        text(&ok, "api_base").trim_end_matches('/'),
+        base.trim_end_matches('/')
+    );
+    let e = caught(
+        &mut host,
+        &format!("auth(#{{region: \"{base}\", client_id: \"sandbox\", client_secret: \"wrong\"}})"),
+    );
+    assert!(matches!(e["status"].as_int(), Ok(400 | 401)), "{e:?}");
+    assert!(
+        !format!("{e:?}").contains("wrong"),
+        "the secret leaked: {e:?}"
+    );
+    let half = host.eval("auth(#{client_id: \"x\"})").unwrap_err();
+    assert!(half.rendered.contains("client_secret"), "{half}");
+}
+
+#[test]
+fn fetch_action_returns_the_documented_map() {
+    let mut host = host();
+    let id = first_of_kind(&mut host, "standard");
+    let a = map(eval(&mut host, &format!("fetch_action(\"{id}\")")));
+    for key in [
+        "id",
+        "name",
+        "category",
+        "integration_id",
+        "version",
+        "secure",
+        "timeout_seconds",
+        "kind",
+        "config",
+    ] {
+        assert!(a.contains_key(key), "missing `{key}` in {a:?}");
+    }
+    assert_eq!(text(&a, "id"), id);
+    assert_eq!(text(&a, "kind"), "standard");
+    assert!(a["config"].is_map(), "config is the full config map: {a:?}");
+}
+
+#[test]
+fn a_missing_action_throws_a_404_map_with_its_id() {
+    let mut host = host();
+    let e = caught(&mut host, "fetch_action(\"no-such-action\")");
+    assert_eq!(e["status"].as_int().unwrap(), 404);
+    assert_eq!(text(&e, "action_id"), "no-such-action");
+    assert!(!e["retryable"].as_bool().unwrap());
+    for key in ["code", "message", "correlation_id"] {
+        assert!(e.contains_key(key), "{e:?}");
+    }
+    // Uncaught, it is rendered with the position and the ids.
+    let err = host
+        .eval("let x = 1;\nfetch_action(\"no-such-action\")")
+        .unwrap_err();
+    assert!(err.rendered.contains("<repl>:2:1"), "{err}");
+    assert!(
+        err.rendered.contains("status 404") && err.rendered.contains("`no-such-action`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_actions_reads_every_page_with_config_and_filters() {
+    let mut host = host();
+    let all = eval(&mut host, "list_actions()")
+        .try_cast::<Array>()
+        .unwrap();
+    assert!(all.len() > 25, "more than one page of 25: {}", all.len());
+    assert!(all.iter().all(|a| map(a.clone())["config"].is_map()));
+    let first = map(all[0].clone());
+    let category = text(&first, "category");
+    let same = eval(
+        &mut host,
+        &format!("list_actions(#{{category: \"{category}\"}})"),
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert!(
+        !same.is_empty()
+            && same
+                .iter()
+                .all(|a| text(&map(a.clone()), "category") == category)
+    );
+    let ids = [text(&first, "id"), text(&map(all[1].clone()), "id")];
+    let two = eval(
+        &mut host,
+        &format!("list_actions(#{{ids: [\"{}\", \"{}\"]}})", ids[0], ids[1]),
+    );
+    assert_eq!(two.try_cast::<Array>().unwrap().len(), 2);
+    let with_auth = eval(&mut host, "list_actions(#{include_auth: true})")
+        .try_cast::<Array>()
+        .unwrap();
+    assert!(with_auth.len() >= all.len());
+    let typo = host.eval("list_actions(#{categroy: \"x\"})").unwrap_err();
+    assert!(typo.rendered.contains("`categroy`"), "{typo}");
+}
+
+#[test]
+fn update_timeout_updates_then_reports_unchanged_and_verifies() {
+    let mut host = host();
+    let id = first_of_kind(&mut host, "standard");
+    let c = map(eval(&mut host, &format!("update_timeout(\"{id}\", 37)")));
+    assert_eq!(text(&c, "status"), "updated", "{c:?}");
+    assert_eq!(c["after"].as_int().unwrap(), 37);
+    for key in ["id", "name", "before", "after", "status", "reason"] {
+        assert!(c.contains_key(key), "{c:?}");
+    }
+    let again = map(eval(
+        &mut host,
+        &format!("update_timeout(fetch_action(\"{id}\"), \"37s\")"),
+    ));
+    assert_eq!(text(&again, "status"), "unchanged", "{again:?}");
+    assert!(
+        eval(&mut host, &format!("verify(\"{id}\", 37)"))
+            .as_bool()
+            .unwrap()
+    );
+    assert!(
+        !eval(&mut host, &format!("verify(\"{id}\", 38)"))
+            .as_bool()
+            .unwrap()
+    );
+    let read = map(eval(&mut host, &format!("fetch_action(\"{id}\")")));
+    assert_eq!(read["timeout_seconds"].as_int().unwrap(), 37);
+}
+
+#[test]
+fn each_bad_timeout_throws_and_changes_nothing() {
+    let mut host = host();
+    let id = first_of_kind(&mut host, "standard");
+    let before = map(eval(&mut host, &format!("fetch_action(\"{id}\")")))["version"].clone();
+    for bad in [
+        "0",
+        "61",
+        "-1",
+        "1.5",
+        "\"abc\"",
+        "5000",
+        "\"1500ms\"",
+        "\"\"",
+    ] {
+        let e = caught(&mut host, &format!("update_timeout(\"{id}\", {bad})"));
+        assert_eq!(text(&e, "code"), "invalid.timeout", "{bad}: {e:?}");
+        assert!(!text(&e, "message").is_empty(), "{bad}: {e:?}");
+        assert!(!e["retryable"].as_bool().unwrap());
+        if bad == "5000" {
+            let m = text(&e, "message");
+            assert!(
+                m.contains("seconds") && m.contains("5000ms"),
+                "5000 must explain the unit: {m}"
+            );
+        }
+        let v = host.eval(&format!("verify(\"{id}\", {bad})")).unwrap_err();
+        assert!(v.rendered.contains("error:"), "{bad}: {v}");
+    }
+    let after = map(eval(&mut host, &format!("fetch_action(\"{id}\")")))["version"].clone();
+    assert_eq!(
+        before.as_int().unwrap(),
+        after.as_int().unwrap(),
+        "a bad timeout must not write"
+    );
+}
+
+#[test]
+fn update_timeouts_fixed_skips_static_and_verifies_in_batches() {
+    let mut host = host();
+    let statik = first_of_kind(&mut host, "static");
+    let changes = eval(
+        &mut host,
+        &format!("let targets = list_actions().filter(|a| a.kind == \"standard\"); targets.push(\"{statik}\"); update_timeouts(targets, \"45s\")"),
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    let changes: Vec<Map> = changes.into_iter().map(map).collect();
+    assert!(changes.iter().any(|c| text(c, "id") == statik
+        && text(c, "status") == "skipped"
+        && !text(c, "reason").is_empty()));
+    let updated = changes
+        .iter()
+        .filter(|c| text(c, "status") == "updated")
+        .count();
+    assert!(updated > 1, "{changes:?}");
+    let _ = eval(&mut host, "let all = list_actions();");
+    let v = map(eval(
+        &mut host,
+        "let changes = update_timeouts(all.filter(|a| a.kind == \"standard\"), 45); verify(changes)",
+    ));
+    assert!(v["ok"].as_bool().unwrap(), "{v:?}");
+    assert!(v["checked"].as_int().unwrap() as usize >= updated);
+    assert!(
+        v["mismatches"]
+            .clone()
+            .try_cast::<Array>()
+            .unwrap()
+            .is_empty()
+    );
+    let missing = map(eval(
+        &mut host,
+        "update_timeouts([\"no-such-action\"], 30)[0]",
+    ));
+    assert_eq!(text(&missing, "status"), "failed");
+}
+
+#[test]
+fn update_timeouts_with_a_closure_decides_per_action() {
+    let mut host = host();
+    let changes = eval(
+        &mut host,
+        "let seen = 0;
+         let targets = list_actions().filter(|a| a.kind == \"standard\");
+         let changes = update_timeouts(targets, |a| if a.name.len() % 2 == 0 { 20 } else { () });
+         changes",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert!(!changes.is_empty());
+    for c in changes.into_iter().map(map) {
+        let a = map(eval(
+            &mut host,
+            &format!("fetch_action(\"{}\")", text(&c, "id")),
+        ));
+        if text(&a, "name").len().is_multiple_of(2) {
+            assert_eq!(a["timeout_seconds"].as_int().unwrap(), 20, "{c:?}");
+            assert!(
+                ["updated", "unchanged"].contains(&text(&c, "status").as_str()),
+                "{c:?}"
+            );
+        } else {
+            assert_ne!(text(&c, "status"), "updated", "{c:?}");
+        }
+    }
+    let bad = eval(
+        &mut host,
+        "update_timeouts(list_actions().filter(|a| a.kind == \"standard\"), |a| 5000)",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert!(
+        bad.into_iter()
+            .map(map)
+            .all(|c| text(&c, "status") == "failed" && text(&c, "reason").contains("5000"))
+    );
+}
+
+#[test]
+fn dry_run_plans_and_writes_nothing() {
+    let mut host = Host::new(session(true), Printer::default());
+    assert!(eval(&mut host, "dry_run()").as_bool().unwrap());
+    let id = first_of_kind(&mut host, "standard");
+    let before = map(eval(&mut host, &format!("fetch_action(\"{id}\")")));
+    let target = if before["timeout_seconds"].as_int().ok() == Some(12) {
+        13
+    } else {
+        12
+    };
+    let c = map(eval(
+        &mut host,
+        &format!("update_timeout(\"{id}\", {target})"),
+    ));
+    assert_eq!(text(&c, "status"), "planned");
+    let after = map(eval(&mut host, &format!("fetch_action(\"{id}\")")));
+    assert_eq!(
+        before["version"].as_int().unwrap(),
+        after["version"].as_int().unwrap()
+    );
+}
+
+#[test]
+fn function_actions_take_their_own_timeout_and_custom_auth_is_skipped() {
+    let mut host = host();
+    let f = first_of_kind(&mut host, "function");
+    let c = map(eval(&mut host, &format!("update_timeout(\"{f}\", 14)")));
+    assert_eq!(text(&c, "status"), "updated", "{c:?}");
+    assert!(
+        eval(&mut host, &format!("verify(\"{f}\", 14)"))
+            .as_bool()
+            .unwrap()
+    );
+    let auth = first_of_kind(&mut host, "custom_auth");
+    let c = map(eval(&mut host, &format!("update_timeout(\"{auth}\", 30)")));
+    assert_eq!(text(&c, "status"), "skipped", "{c:?}");
+}
+
+// -- Needs no session ------------------------------------------------------------------------
+
+fn offline() -> Host {
+    let host = Host::offline(Printer::default());
+    host.capture_prints(true);
+    host
+}
+
+#[test]
+fn backoff_retries_retryable_errors_only() {
+    let mut host = offline();
+    let value = eval(
+        &mut host,
+        "let calls = 0;
+         let v = backoff(|| { calls += 1; if calls < 3 { throw #{status: 503, retryable: true, message: \"busy\"}; } 42 },
+                         #{retries: 5, base_ms: 1, max_ms: 5});
+         [v, calls]",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert_eq!(value[0].as_int().unwrap(), 42);
+    assert_eq!(value[1].as_int().unwrap(), 3);
+    let once = eval(
+        &mut host,
+        "let calls = 0;
+         try { backoff(|| { calls += 1; throw #{status: 404, retryable: false, message: \"gone\"}; }); } catch (e) { }
+         calls",
+    );
+    assert_eq!(once.as_int().unwrap(), 1);
+    let exhausted = eval(
+        &mut host,
+        "let calls = 0;
+         let last = ();
+         try { backoff(|| { calls += 1; throw #{status: 429, retryable: true, message: `try ${calls}`}; },
+                       #{retries: 2, base_ms: 1}); } catch (e) { last = e.message; }
+         [last, calls]",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert_eq!(exhausted[0].to_string(), "try 3");
+    assert_eq!(exhausted[1].as_int().unwrap(), 3);
+    let typo = host.eval("backoff(|| 1, #{retry: 2})").unwrap_err();
+    assert!(typo.rendered.contains("`retry`"), "{typo}");
+}
+
+#[test]
+fn args_is_a_constant_map() {
+    let mut host = offline();
+    host.set_args(BTreeMap::from([("target".to_owned(), "30".to_owned())]));
+    assert_eq!(eval(&mut host, "ARGS.target").to_string(), "30");
+    assert!(host.eval("ARGS = #{}").is_err());
+}
+
+#[test]
+fn print_goes_through_the_host() {
+    let mut host = offline();
+    let _ = eval(&mut host, "print(`a${1 + 1}`)");
+    assert_eq!(host.take_printed(), ["a2"]);
+}
+
+#[test]
+fn run_file_takes_a_shebang_and_imports_relative_to_the_script() {
+    let dir = temp_dir("import");
+    std::fs::create_dir_all(dir.join("jobs/lib")).unwrap();
+    std::fs::write(
+        dir.join("jobs/lib/common.rhai"),
+        "fn double(x) { x * 2 }\nexport const LIMIT = 60;\n",
+    )
+    .unwrap();
+    let script = dir.join("jobs/main.rhai");
+    std::fs::write(&script, "#!/usr/bin/env -S dactl run\nimport \"lib/common\" as common;\ncommon::double(common::LIMIT) + 1\n")
+        .unwrap();
+    let mut host = offline();
+    assert_eq!(host.run_file(&script).unwrap().as_int().unwrap(), 121);
+    host.check_file(&script).unwrap();
+}
+
+#[test]
+fn errors_show_file_line_column_and_a_caret() {
+    let dir = temp_dir("errors");
+    let script = dir.join("broken.rhai");
+    std::fs::write(
+        &script,
+        "#!/usr/bin/env -S dactl run\nlet a = 1;\nlet b = a + missing;\n",
+    )
+    .unwrap();
+    let mut host = offline();
+    let e: ScriptError = host.run_file(&script).unwrap_err();
+    let shown = format!("{}:3:13", script.display());
+    assert!(e.rendered.contains(&shown), "{e}");
+    let lines: Vec<&str> = e.rendered.lines().collect();
+    let source = lines
+        .iter()
+        .position(|l| l.ends_with("let b = a + missing;"))
+        .expect("the source line");
+    let caret = lines[source + 1].find('^').unwrap();
+    assert_eq!(&lines[source][caret..caret + 7], "missing", "{e}");
+
+    let syntax = dir.join("syntax.rhai");
+    std::fs::write(&syntax, "let x = ;\n").unwrap();
+    let e = host.check_file(&syntax).unwrap_err();
+    assert!(e.rendered.contains("syntax.rhai:1:"), "{e}");
+    let importer = dir.join("importer.rhai");
+    std::fs::write(&importer, "import \"nowhere/lib\" as lib;\n").unwrap();
+    let e = host.check_file(&importer).unwrap_err();
+    assert!(e.rendered.contains("nowhere/lib"), "{e}");
+}
+
+#[test]
+fn engine_limits_stop_runaway_scripts_with_clear_messages() {
+    let mut host = offline();
+    let e = host
+        .eval("let s = \"xxxxxxxxxx\"; loop { s += s; }")
+        .unwrap_err();
+    assert!(e.rendered.contains("limit"), "{e}");
+    let e = host.eval("fn down(n) { down(n + 1) } down(0)").unwrap_err();
+    assert!(e.rendered.contains("nested too deeply"), "{e}");
+    let e = host
+        .eval("let a = []; loop { a.push(1); a += a; }")
+        .unwrap_err();
+    assert!(e.rendered.contains("limit"), "{e}");
+}
+
+#[test]
+fn interrupt_stops_a_running_script_and_the_host_survives() {
+    let mut host = offline();
+    let flag = host.interrupt_flag();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let e = host.eval("let n = 0; loop { n += 1; }").unwrap_err();
+    stopper.join().unwrap();
+    assert!(e.interrupted, "{e}");
+    assert_eq!(eval(&mut host, "1 + 1").as_int().unwrap(), 2);
+}
+
+#[test]
+fn host_functions_without_a_session_say_so() {
+    let mut host = offline();
+    let e = caught(&mut host, "fetch_action(\"x\")");
+    assert_eq!(text(&e, "code"), "no.session");
+}
