@@ -84,6 +84,14 @@ pub fn refusal(kind: Kind) -> Option<&'static str> {
     }
 }
 
+/// Tries at creating or publishing a draft when the failure was passing.
+const DRAFT_ATTEMPTS: u32 = 4;
+
+/// Names the step of the draft workflow an error came from.
+fn step(what: &'static str) -> impl Fn(Error) -> (Error, String) {
+    move |e| (e, what.to_string())
+}
+
 /// The last path segment of a template URI: `requesttemplate.vm`.
 fn template_file(uri: &str) -> &str {
     let path = uri.split(['?', '#']).next().unwrap_or(uri);
@@ -311,55 +319,88 @@ impl Engine {
         id: &str,
         target: Timeout,
     ) -> Result<Option<i64>, (Error, String)> {
-        let draft = self.client.create_draft(id).await.map_err(|e| {
-            (
-                e,
-                "creating a draft failed (an unpublished draft may already exist)".to_string(),
-            )
-        })?;
-        let settings = self.client.get_draft_function(id).await.map_err(|e| {
-            (
-                e,
-                "reading the draft's function settings failed".to_string(),
-            )
-        })?;
+        let draft = self.obtain_draft(id).await?;
+        let settings = self
+            .client
+            .get_draft_function(id)
+            .await
+            .map_err(step("reading the draft's function settings failed"))?;
         // Keep every other field of the function (handler, runtime, zip id, ...).
         let mut function = settings.function.unwrap_or_default();
         function.timeout_seconds = Some(i64::from(target.0));
         self.client
             .put_draft_function(id, &function)
             .await
-            .map_err(|e| {
-                (
-                    e,
-                    "writing the draft's function settings failed".to_string(),
-                )
-            })?;
+            .map_err(step("writing the draft's function settings failed"))?;
         let validation = self
             .client
             .validate_draft(id)
             .await
-            .map_err(|e| (e, "validating the draft failed".to_string()))?;
+            .map_err(step("validating the draft failed"))?;
         if !validation.valid {
             let errors = serde_json::to_string(&validation.errors).unwrap_or_default();
-            return Err((
-                Error::Api {
-                    status: 400,
-                    code: "invalid.draft".into(),
-                    message: format!("the draft did not validate: {errors}"),
-                    correlation_id: None,
-                    action_id: Some(id.to_string()),
-                },
-                "the draft is left unpublished".to_string(),
-            ));
+            let error = Error::Api {
+                status: 400,
+                code: "invalid.draft".into(),
+                message: format!("the draft did not validate: {errors}"),
+                correlation_id: None,
+                action_id: Some(id.to_string()),
+            };
+            return Err((error, "the draft is left unpublished".into()));
         }
         let version = draft.version.unwrap_or(1);
-        let published = self
-            .client
-            .publish_draft(id, version)
-            .await
-            .map_err(|e| (e, "publishing the draft failed".to_string()))?;
-        Ok(published.version)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.client.publish_draft(id, version).await {
+                Ok(published) => return Ok(published.version),
+                Err(e) => e,
+            };
+            // A publish whose answer was lost may have happened: the published settings tell.
+            if let Ok(Some(now)) = self.function_timeout(id).await
+                && now == i64::from(target.0)
+            {
+                return Ok(None);
+            }
+            if attempt >= DRAFT_ATTEMPTS || !error.is_retryable() || error.is_version_conflict() {
+                return Err((error, "publishing the draft failed".into()));
+            }
+        }
+    }
+
+    /// Creates the draft. When the create fails, a draft that exists and is still an untouched
+    /// copy of the published action is used (most likely ours, from a create whose answer was
+    /// lost); when none exists and the error was passing (connection, 5xx, 429), it tries again.
+    async fn obtain_draft(&self, id: &str) -> Result<Action, (Error, String)> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.client.create_draft(id).await {
+                Ok(draft) => return Ok(draft),
+                Err(e) => e,
+            };
+            if let Some(draft) = self.reusable_draft(id).await {
+                return Ok(draft);
+            }
+            if attempt >= DRAFT_ATTEMPTS || !error.is_retryable() || error.is_version_conflict() {
+                let step =
+                    "creating a draft failed (an unpublished draft with other changes may exist)";
+                return Err((error, step.into()));
+            }
+        }
+    }
+
+    /// A draft that is an untouched copy of the published action (same name, category and
+    /// function settings). A draft with other changes is someone else's work and is left alone.
+    async fn reusable_draft(&self, id: &str) -> Option<Action> {
+        let draft = self.client.get_draft(id, false).await.ok()?;
+        let published = self.client.get_action(id, false).await.ok()?;
+        let draft_function = self.client.get_draft_function(id).await.ok()?;
+        let function = self.client.get_function(id).await.ok()?;
+        let untouched = draft.name == published.name
+            && draft.category == published.category
+            && draft_function.function == function.function;
+        untouched.then_some(draft)
     }
 
     /// Writes an outcome line. The write already happened, so a failure here cannot stop it;
