@@ -38,7 +38,7 @@ pub enum Outcome {
     /// The action changed under us (version conflict, or a write whose outcome is unknown and did
     /// not land): here it is as re-read, to be decided again.
     Redecide {
-        info: ActionInfo,
+        info: Box<ActionInfo>,
         reason: String,
     },
 }
@@ -207,7 +207,7 @@ impl Engine {
                             function_timeout: None,
                         };
                         Outcome::Redecide {
-                            info: fresh_info,
+                            info: Box::new(fresh_info),
                             reason: e.to_string(),
                         }
                     }
@@ -291,11 +291,11 @@ impl Engine {
                 self.record(&id, "conflict", None, Some(&e.to_string()));
                 match self.client.get_action(&id, true).await {
                     Ok(fresh) => Outcome::Redecide {
-                        info: ActionInfo {
+                        info: Box::new(ActionInfo {
                             action: fresh,
                             kind: Kind::Function,
                             function_timeout: None,
-                        },
+                        }),
                         reason: format!("{step}: {e}"),
                     },
                     Err(read) => Outcome::Done(not_done(
@@ -458,7 +458,7 @@ pub fn run_rounds(
                 Outcome::Done(change) => results[index] = Some(change),
                 Outcome::Redecide { info, reason } => {
                     last_reason[index] = Some(reason);
-                    pending.push((index, info));
+                    pending.push((index, *info));
                 }
             }
         }
@@ -531,11 +531,11 @@ mod tests {
                 .map(|p| match p.info.action.id.as_str() {
                     // `a` conflicts once, then lands; `c` conflicts every time.
                     "a" if rounds == 1 => Outcome::Redecide {
-                        info: p.info,
+                        info: Box::new(p.info),
                         reason: "409".into(),
                     },
                     "c" => Outcome::Redecide {
-                        info: p.info,
+                        info: Box::new(p.info),
                         reason: "409 again".into(),
                     },
                     _ => Outcome::Done(change(&p.info, Some(5), Some(30), Status::Updated, None)),
