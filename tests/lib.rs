@@ -1,5 +1,6 @@
-//! All integration tests, in one binary. Every test talks to a sandbox over real HTTP on
-//! 127.0.0.1; none needs credentials or the network.
+//! The one integration test binary: every area adds `mod <area>;` here.
 
 mod change;
+mod client;
+mod config;
 mod session;
