@@ -3,4 +3,5 @@
 mod change;
 mod client;
 mod config;
+mod sandbox;
 mod session;
