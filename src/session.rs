@@ -1,16 +1,26 @@
 //! `Session`: the one blocking facade over the async world. It owns the tokio runtime, the
 //! client, the change engine and (with `--sandbox`) an in-process sandbox. Rhai and the CLI call
-//! only this. (Interface stub: filled in by the change-engine work.)
+//! only this.
+//!
+//! Rhai is synchronous and its closures must not run inside async tasks, so every method blocks
+//! on the session's runtime, and `update_timeouts` works in rounds: the caller's `decide` runs
+//! here, on the calling thread, between rounds of concurrent async writes (see
+//! `change::apply::run_rounds`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
+use tokio::runtime::Runtime;
 use url::Url;
 
-use crate::change::{ActionInfo, Change, Timeout, Verification};
+use crate::change::{ActionInfo, Change, Engine, EngineOptions, Timeout, Verification, run_rounds};
 use crate::config::Settings;
-use crate::genesys::{ActionQuery, Error};
+use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
 use crate::output::Printer;
-use crate::sandbox::SandboxOptions;
+use crate::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxOptions};
+use crate::secret::Secret;
 
 pub enum Connection {
     /// Start an in-process sandbox and use its default client.
@@ -22,9 +32,24 @@ pub struct SessionOptions {
     pub dry_run: bool,
     /// Journal file; `None`: the default under the XDG state dir.
     pub journal: Option<PathBuf>,
+    /// Requests per minute for the whole process. With `Connection::Remote` this wins over the
+    /// value in `Settings` when it is not 0.
     pub rate_per_minute: u32,
+    /// Actions worked on at once, and requests in flight (0: the settings' value, or 8).
     pub concurrency: usize,
     pub printer: Printer,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            dry_run: false,
+            journal: None,
+            rate_per_minute: 300,
+            concurrency: 8,
+            printer: Printer::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,45 +67,214 @@ pub type Decide<'a> = dyn FnMut(&ActionInfo) -> Result<Option<Timeout>, String> 
 #[error("{0}")]
 pub struct SessionError(pub String);
 
-pub struct Session {}
+pub struct Session {
+    engine: Engine,
+    /// Kept for `reconnect`.
+    concurrency: usize,
+    rate_per_minute: u32,
+    printer: Printer,
+    /// Dropped before the runtime it runs on (fields drop in order).
+    sandbox: Option<Sandbox>,
+    runtime: Runtime,
+}
+
+/// The retry rules used with the sandbox: the SDKs' rules, with short waits so tests stay fast.
+fn sandbox_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_secs(2),
+        max_retry_after: Duration::from_secs(180),
+        max_total: Duration::from_secs(120),
+    }
+}
 
 impl Session {
-    pub fn connect(_connection: Connection, _options: SessionOptions) -> Result<Session, SessionError> {
-        todo!()
+    pub fn connect(
+        connection: Connection,
+        options: SessionOptions,
+    ) -> Result<Session, SessionError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("dactl-io")
+            .build()
+            .map_err(|e| SessionError(format!("Could not start the async runtime: {e}.")))?;
+        let concurrency = if options.concurrency == 0 {
+            8
+        } else {
+            options.concurrency
+        };
+        let (client_options, sandbox) = match connection {
+            Connection::Sandbox(sandbox_options) => {
+                let sandbox = runtime
+                    .block_on(Sandbox::start(sandbox_options))
+                    .map_err(|e| SessionError(format!("Could not start the sandbox: {e}.")))?;
+                let client_options = ClientOptions {
+                    target: Target::local(sandbox.base_url()),
+                    credentials: Credentials::ClientCredentials {
+                        client_id: DEFAULT_CLIENT_ID.to_string(),
+                        client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
+                    },
+                    rate_per_minute: options.rate_per_minute.max(1),
+                    concurrency,
+                    retry: sandbox_retry(),
+                    request_timeout: Duration::from_secs(30),
+                };
+                (client_options, Some(sandbox))
+            }
+            Connection::Remote(settings) => (Self::remote_options(&settings, &options), None),
+        };
+        let engine = {
+            let _guard = runtime.enter();
+            Self::build_engine(
+                client_options,
+                options.dry_run,
+                options.journal,
+                concurrency,
+            )?
+        };
+        Ok(Session {
+            engine,
+            concurrency,
+            rate_per_minute: options.rate_per_minute,
+            printer: options.printer,
+            sandbox,
+            runtime,
+        })
     }
-    /// Reconnects with other settings (the script's `auth(#{...})`).
-    pub fn reconnect(&mut self, _settings: Settings) -> Result<(), SessionError> {
-        todo!()
+
+    fn remote_options(settings: &Settings, options: &SessionOptions) -> ClientOptions {
+        let mut client_options = settings.client_options();
+        if options.rate_per_minute != 0 {
+            client_options.rate_per_minute = options.rate_per_minute;
+        }
+        if options.concurrency != 0 {
+            client_options.concurrency = options.concurrency;
+        }
+        client_options
     }
+
+    fn build_engine(
+        client_options: ClientOptions,
+        dry_run: bool,
+        journal: Option<PathBuf>,
+        concurrency: usize,
+    ) -> Result<Engine, SessionError> {
+        let client = Client::new(client_options).map_err(|e| SessionError(e.to_string()))?;
+        Ok(Engine::new(
+            client,
+            EngineOptions {
+                dry_run,
+                journal,
+                concurrency,
+                ..EngineOptions::default()
+            },
+        ))
+    }
+
+    /// Reconnects with other settings (the script's `auth(#{...})`). The dry-run switch, the
+    /// cancel flag and the journal (same run) carry over.
+    pub fn reconnect(&mut self, settings: Settings) -> Result<(), SessionError> {
+        let options = SessionOptions {
+            dry_run: self.dry_run(),
+            journal: None,
+            rate_per_minute: self.rate_per_minute,
+            concurrency: self.concurrency,
+            printer: self.printer.clone(),
+        };
+        let client_options = Self::remote_options(&settings, &options);
+        let client = {
+            let _guard = self.runtime.enter();
+            Client::new(client_options).map_err(|e| SessionError(e.to_string()))?
+        };
+        self.engine.reconnect(client);
+        Ok(())
+    }
+
     pub fn sandbox_url(&self) -> Option<&Url> {
-        todo!()
+        self.sandbox.as_ref().map(Sandbox::base_url)
     }
+
     pub fn dry_run(&self) -> bool {
-        todo!()
+        self.engine.dry_run()
     }
-    pub fn set_dry_run(&mut self, _on: bool) {
-        todo!()
+
+    pub fn set_dry_run(&mut self, on: bool) {
+        self.engine.set_dry_run(on);
     }
+
+    /// Set it (from a Ctrl-C handler) and no new write starts; writes in flight finish, and the
+    /// remaining changes come back `skipped` ("interrupted before this write started").
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.engine.cancel_flag()
+    }
+
+    pub fn printer(&self) -> &Printer {
+        &self.printer
+    }
+
+    /// The engine, for callers that run their own async work on `runtime()`.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Authenticates now. Returns where and for how long; never the token.
     pub fn authenticate(&self) -> Result<AuthInfo, Error> {
-        todo!()
+        let lifetime = self.runtime.block_on(self.engine.client().authenticate())?;
+        let target = self.engine.client().target();
+        Ok(AuthInfo {
+            region: target.region.clone(),
+            api_base: target.api_base.to_string(),
+            expires_in: lifetime.as_secs(),
+        })
     }
-    pub fn fetch_action(&self, _id: &str) -> Result<ActionInfo, Error> {
-        todo!()
+
+    /// One action with its config and kind (see `Engine::fetch_action`).
+    pub fn fetch_action(&self, id: &str) -> Result<ActionInfo, Error> {
+        self.runtime.block_on(self.engine.fetch_action(id))
     }
-    pub fn list_actions(&self, _query: &ActionQuery) -> Result<Vec<ActionInfo>, Error> {
-        todo!()
+
+    /// Every page of the listing, kinds resolved without a request per action.
+    pub fn list_actions(&self, query: &ActionQuery) -> Result<Vec<ActionInfo>, Error> {
+        self.runtime.block_on(self.engine.list_actions(query))
     }
+
     /// Safe bulk change: concurrent within the rate and concurrency limits, journaled before
     /// every write, re-deciding after version conflicts. Unchanged actions cost no request.
-    pub fn update_timeouts(&self, _targets: Vec<ActionInfo>, _decide: &mut Decide<'_>) -> Vec<Change> {
-        todo!()
+    pub fn update_timeouts(
+        &self,
+        targets: Vec<ActionInfo>,
+        decide: &mut Decide<'_>,
+    ) -> Vec<Change> {
+        let engine = &self.engine;
+        run_rounds(targets, decide, engine.max_attempts(), |planned| {
+            self.runtime.block_on(engine.apply(planned))
+        })
     }
+
+    /// One action to one timeout (conflicts handled as in `update_timeouts`).
+    pub fn update_timeout(&self, target: ActionInfo, timeout: Timeout) -> Change {
+        let mut decide = |_: &ActionInfo| Ok(Some(timeout));
+        self.update_timeouts(vec![target], &mut decide).remove(0)
+    }
+
     /// Reads back in batches of 50 (`ids=`) and compares with each change's `after`.
-    pub fn verify(&self, _changes: &[Change]) -> Result<Verification, Error> {
-        todo!()
+    pub fn verify(&self, changes: &[Change]) -> Result<Verification, Error> {
+        self.runtime.block_on(self.engine.verify(changes))
     }
+
     /// The journal of this session, once anything was written.
     pub fn journal_path(&self) -> Option<PathBuf> {
-        todo!()
+        self.engine.journal().path()
+    }
+
+    /// The run id that names this session's journal.
+    pub fn run_id(&self) -> &str {
+        self.engine.journal().run_id()
     }
 }

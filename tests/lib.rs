@@ -1,4 +1,9 @@
-//! The one integration-test binary; each area adds a module.
+//! The one integration test binary: every area adds `mod <area>;` here.
 
+mod change;
+mod client;
+mod config;
 mod repl;
+mod sandbox;
 mod script;
+mod session;

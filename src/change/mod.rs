@@ -1,29 +1,29 @@
 //! The timeout-change domain: validate a timeout, classify actions, plan, apply safely (with the
 //! journal written before every write), and verify. Async, on top of `genesys::Client`; knows
-//! nothing of Rhai. (Interface stub: filled in by the change-engine work.)
+//! nothing of Rhai.
+//!
+//! - `timeout`: what a user may write as a timeout, checked once.
+//! - `kind`: which actions can take a timeout, decided from listings, not a request per action.
+//! - `engine`: the `Engine` (client, classifier, journal, dry-run and cancel switches) and reads.
+//! - `apply`: the safe read-modify-write of one action and of many at once.
+//! - `verify`: reading changes back in batches.
+//! - `journal`: the append-only record written (and flushed) before every write.
+
+mod apply;
+mod engine;
+mod kind;
+mod timeout;
+pub mod verify;
+
+pub mod journal;
+
+pub use apply::{Outcome, Planned, refusal, run_rounds};
+pub use engine::{Engine, EngineOptions};
+pub use journal::{Journal, JournalError};
+pub use kind::Classifier;
+pub use timeout::{MAX_FUNCTION_SECONDS, MAX_SECONDS, Timeout, TimeoutError};
 
 use crate::genesys::models::Action;
-
-/// A checked timeout in whole seconds (see `Timeout::parse`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timeout(pub u32);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{message}")]
-pub struct TimeoutError {
-    pub message: String,
-}
-
-impl Timeout {
-    /// From text: `30`, `"30s"`, `"45000ms"`, `"1m"`. Errors name the input and the fix.
-    pub fn parse(_text: &str) -> Result<Timeout, TimeoutError> {
-        todo!()
-    }
-    /// From an integer (seconds).
-    pub fn from_seconds(_seconds: i64) -> Result<Timeout, TimeoutError> {
-        todo!()
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -77,6 +77,10 @@ impl Status {
 }
 
 /// The outcome of one timeout change.
+///
+/// `before` is the timeout read before the change (`None`: unset). `after` is the timeout the
+/// action has (or, when `Planned`, would have) after the change; `None` when nothing was set
+/// (`Skipped`, `Failed`). For function data actions both are the function settings' timeout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub id: String,

@@ -2,27 +2,39 @@
 //!
 //! Cheap to clone (an `Arc` inside): every clone shares the token cache, rate limiter,
 //! concurrency limit and 429 back-off of the process.
+//!
+//! Every API call goes through [`Client::send`]: path built from the target's base URL (each
+//! segment percent-encoded, since ids come from users), the limiter's gates, a bearer token from
+//! the cache, a JSON body, the retry policy, and error bodies parsed into `Error::Api` with the
+//! correlation id. The endpoints live in `actions` and `integrations`.
 
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::genesys::models::*;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::genesys::auth::{TokenCache, retry_after_header, transport_error};
+use crate::genesys::limiter::Limiter;
+use crate::genesys::models::ErrorBody;
+use crate::genesys::retry::{Failure, Verdict};
 use crate::genesys::{Error, Target};
 use crate::secret::Secret;
 
+pub use crate::genesys::retry::RetryPolicy;
+
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    ClientCredentials { client_id: String, client_secret: Secret },
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
     AccessToken(Secret),
-}
-
-/// Retry rules (documented on the real type).
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    pub max_retry_after: Duration,
-    pub max_total: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -49,57 +61,410 @@ pub struct ActionQuery {
     pub include_config: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct Client {}
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    options: ClientOptions,
+    tokens: TokenCache,
+    limiter: Limiter,
+    requests_sent: AtomicU64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("target", &self.inner.options.target)
+            .field("rate_per_minute", &self.inner.options.rate_per_minute)
+            .field("concurrency", &self.inner.options.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One API request, before it is sent.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    /// Path segments after the base URL, each encoded on its own.
+    pub path: Vec<&'a str>,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<serde_json::Value>,
+    /// The action the call is about: named in its errors.
+    pub action_id: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: Method, path: Vec<&'a str>) -> Call<'a> {
+        Call {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            action_id: None,
+        }
+    }
+
+    pub fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+
+    pub fn json(mut self, body: &impl Serialize) -> Result<Self, Error> {
+        let value = serde_json::to_value(body).map_err(|e| Error::Decode {
+            path: ".".into(),
+            message: format!("could not encode the request: {e}"),
+        })?;
+        self.body = Some(value);
+        Ok(self)
+    }
+
+    pub fn action(mut self, id: &'a str) -> Self {
+        self.action_id = Some(id);
+        self
+    }
+}
+
+/// A 2xx answer.
+pub(crate) struct Answer {
+    pub body: Vec<u8>,
+    /// The answer's content type says JSON.
+    pub json: bool,
+}
 
 impl Client {
-    pub fn new(_options: ClientOptions) -> Result<Client, Error> {
-        todo!()
+    pub fn new(options: ClientOptions) -> Result<Client, Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("dactl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.request_timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| transport_error(&e))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                tokens: TokenCache::new(options.credentials.clone()),
+                limiter: Limiter::new(options.rate_per_minute, options.concurrency),
+                requests_sent: AtomicU64::new(0),
+                options,
+            }),
+        })
     }
+
     pub fn target(&self) -> &Target {
-        todo!()
+        &self.inner.options.target
     }
-    /// Mints a token now (or reuses the cached one); returns its remaining lifetime.
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    /// Mints a token now (or reuses the cached one); returns its remaining lifetime
+    /// (`Duration::ZERO` for a ready-made access token, whose lifetime dactl cannot know).
     pub async fn authenticate(&self) -> Result<Duration, Error> {
-        todo!()
+        let lease = self.lease().await?;
+        Ok(lease.remaining.unwrap_or(Duration::ZERO))
     }
-    pub async fn list_actions(&self, _query: &ActionQuery) -> Result<Vec<Action>, Error> {
-        todo!()
+
+    /// Tokens minted by this client (and its clones) so far.
+    pub fn tokens_minted(&self) -> u64 {
+        self.inner.tokens.minted()
     }
-    pub async fn get_action(&self, _id: &str, _include_config: bool) -> Result<Action, Error> {
-        todo!()
+
+    /// API requests sent so far, retries included (token requests not counted).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests_sent.load(Ordering::Relaxed)
     }
-    pub async fn get_template(&self, _id: &str, _file_name: &str) -> Result<String, Error> {
-        todo!()
+
+    async fn lease(&self) -> Result<crate::genesys::auth::Lease, Error> {
+        let options = &self.inner.options;
+        self.inner
+            .tokens
+            .lease(
+                &self.inner.http,
+                &options.target,
+                &options.retry,
+                options.request_timeout,
+            )
+            .await
     }
-    pub async fn patch_action(&self, _id: &str, _body: &UpdateActionInput) -> Result<Action, Error> {
-        todo!()
+
+    fn url(&self, call: &Call<'_>) -> Result<Url, Error> {
+        let mut path = String::new();
+        for segment in &call.path {
+            // `.` and `..` cannot travel as a path segment: URL parsers (ours and the server's)
+            // resolve them. No action has such an id, so the answer is a local "not found".
+            if segment.is_empty() || segment.chars().all(|c| c == '.') {
+                return Err(Error::Api {
+                    status: 404,
+                    code: "not.found".into(),
+                    message: format!("dactl sent nothing: `{segment}` cannot be an id"),
+                    correlation_id: None,
+                    action_id: call.action_id.map(str::to_string),
+                });
+            }
+            path.push('/');
+            path.push_str(&encode_segment(segment));
+        }
+        let mut url = self.inner.options.target.api_base.clone();
+        url.set_path(&path);
+        if !call.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in &call.query {
+                pairs.append_pair(key, value);
+            }
+        }
+        Ok(url)
     }
-    pub async fn create_draft(&self, _id: &str) -> Result<Action, Error> {
-        todo!()
+
+    /// Sends a call and decodes its JSON answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, Error> {
+        let action_id = call.action_id.map(str::to_string);
+        let answer = self.send(call).await?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&answer.body);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
+            path: e.path().to_string(),
+            message: match action_id {
+                Some(id) => format!("{} (action `{id}`)", e.inner()),
+                None => e.inner().to_string(),
+            },
+        })
     }
-    pub async fn get_draft(&self, _id: &str, _include_config: bool) -> Result<Action, Error> {
-        todo!()
+
+    /// Sends a call and returns its answer as text: a JSON string is unquoted, anything else is
+    /// taken as it came (templates are served either way).
+    pub(crate) async fn send_text(&self, call: Call<'_>) -> Result<String, Error> {
+        let answer = self.send(call).await?;
+        if answer.json
+            && let Ok(text) = serde_json::from_slice::<String>(&answer.body)
+        {
+            return Ok(text);
+        }
+        Ok(String::from_utf8_lossy(&answer.body).into_owned())
     }
-    pub async fn patch_draft(&self, _id: &str, _body: &UpdateDraftInput) -> Result<Action, Error> {
-        todo!()
+
+    /// The one send path: limiter, token, request, retry policy, error parsing.
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Answer, Error> {
+        let inner = &*self.inner;
+        let policy = &inner.options.retry;
+        let url = self.url(&call)?;
+        let started = Instant::now();
+        let mut attempts: u32 = 0;
+        let mut reminted = false;
+        loop {
+            let lease = self.lease().await?;
+            let permit = inner.limiter.acquire().await;
+            inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(method = %call.method, url = %url, "request");
+            let mut request = inner
+                .http
+                .request(call.method.clone(), url.clone())
+                .bearer_auth(lease.token.expose())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .timeout(inner.options.request_timeout);
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let result = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    response
+                        .bytes()
+                        .await
+                        .map(|body| (status, headers, body.to_vec()))
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+
+            let (failure, error) = match result {
+                Ok((status, headers, body)) if status.is_success() => {
+                    let json = headers
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.contains("json"));
+                    return Ok(Answer { body, json });
+                }
+                Ok((status, headers, body)) => {
+                    let error = api_error(status, &headers, &body, call.action_id);
+                    tracing::debug!(status = status.as_u16(), "error response");
+                    if status == StatusCode::UNAUTHORIZED && !reminted && inner.tokens.can_mint() {
+                        // The token expired or was revoked early: one new token, one repeat.
+                        reminted = true;
+                        inner.tokens.invalidate(&lease.token).await;
+                        continue;
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = retry_after_header(&headers).unwrap_or(Duration::from_secs(1));
+                        if wait > policy.max_retry_after {
+                            return Err(Error::RetryAfterTooLong {
+                                retry_after: wait,
+                                correlation_id: error.correlation_id().map(str::to_string),
+                                max_retry_after: policy.max_retry_after,
+                            });
+                        }
+                        if started.elapsed() + wait > policy.max_total {
+                            return Err(error);
+                        }
+                        // The whole client waits; this request's next `acquire` waits with it.
+                        inner.limiter.pause_for(wait);
+                        continue;
+                    }
+                    (Failure::Status(status.as_u16()), error)
+                }
+                Err(e) => {
+                    // A connect error means the request never left; anything later may have arrived.
+                    (
+                        Failure::Transport {
+                            sent: !e.is_connect(),
+                        },
+                        transport_error(&e),
+                    )
+                }
+            };
+            attempts += 1;
+            match policy.decide(&call.method, failure, attempts) {
+                Verdict::RetryAfter(wait) if started.elapsed() + wait <= policy.max_total => {
+                    tracing::debug!(?wait, attempts, "retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Err(error),
+            }
+        }
     }
-    pub async fn validate_draft(&self, _id: &str) -> Result<DraftValidationResult, Error> {
-        todo!()
+}
+
+/// A non-2xx answer as `Error::Api`; the correlation id from `ININ-Correlation-Id`, else the body's
+/// `contextId`.
+fn api_error(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    action_id: Option<&str>,
+) -> Error {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let header_id = headers
+        .get("inin-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (code, message, context_id) = match parsed {
+        Some(body) => (body.code, body.message, body.context_id),
+        None => {
+            // Not an ErrorBody (a proxy's HTML page, say): keep a short, printable excerpt.
+            let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let text = if text.is_empty() {
+                status.canonical_reason().unwrap_or("").to_string()
+            } else {
+                text
+            };
+            (String::new(), text, None)
+        }
+    };
+    Error::Api {
+        status: status.as_u16(),
+        code,
+        message,
+        correlation_id: header_id.or(context_id),
+        action_id: action_id.map(str::to_string),
     }
-    pub async fn publish_draft(&self, _id: &str, _version: i64) -> Result<Action, Error> {
-        todo!()
+}
+
+/// Percent-encodes one path segment: everything but the unreserved characters of RFC 3986, so a
+/// `/`, `?`, `#` or `%` in an id stays inside its segment.
+fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
     }
-    pub async fn get_function(&self, _id: &str) -> Result<FunctionConfig, Error> {
-        todo!()
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::new(ClientOptions {
+            target: Target::parse("eu-west-1").unwrap(),
+            credentials: Credentials::AccessToken(Secret::new("t")),
+            rate_per_minute: 300,
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+        })
+        .unwrap()
     }
-    pub async fn get_draft_function(&self, _id: &str) -> Result<FunctionConfig, Error> {
-        todo!()
+
+    #[test]
+    fn ids_stay_inside_their_path_segment() {
+        let client = client();
+        let call = Call::new(
+            Method::GET,
+            vec!["api", "v2", "integrations", "actions", "a/b?c#d%2F é"],
+        )
+        .query("includeConfig", true);
+        let url = client.url(&call).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.mypurecloud.ie/api/v2/integrations/actions/a%2Fb%3Fc%23d%252F%20%C3%A9?includeConfig=true"
+        );
     }
-    pub async fn put_draft_function(&self, _id: &str, _body: &Function) -> Result<FunctionConfig, Error> {
-        todo!()
+
+    #[test]
+    fn dot_segments_are_refused_before_sending() {
+        let client = client();
+        for id in ["..", ".", ""] {
+            let call = Call::new(
+                Method::GET,
+                vec!["api", "v2", "integrations", "actions", id],
+            )
+            .action(id);
+            let err = client.url(&call).unwrap_err();
+            assert_eq!(err.status(), Some(404));
+            assert_eq!(err.action_id(), Some(id));
+        }
     }
-    pub async fn list_integrations(&self) -> Result<Vec<Integration>, Error> {
-        todo!()
+
+    #[test]
+    fn error_bodies_become_api_errors_with_the_correlation_id() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let body =
+            br#"{"message":"Not found","code":"not.found","status":404,"contextId":"ctx-1"}"#;
+        let err = api_error(StatusCode::NOT_FOUND, &headers, body, Some("x"));
+        assert_eq!(err.correlation_id(), Some("ctx-1"));
+        headers.insert("ININ-Correlation-Id", "hdr-1".parse().unwrap());
+        let err = api_error(StatusCode::NOT_FOUND, &headers, body, Some("x"));
+        assert_eq!(err.correlation_id(), Some("hdr-1"));
+        let Error::Api { code, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("not.found", "Not found")
+        );
+        let err = api_error(
+            StatusCode::BAD_GATEWAY,
+            &headers,
+            b"<html>\n bad gateway </html>",
+            None,
+        );
+        assert!(
+            err.to_string().contains("<html> bad gateway </html>"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn client_is_send_sync_and_debug_hides_credentials() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Client>();
+        let text = format!("{:?}", client());
+        assert!(!text.contains("\"t\""), "{text}");
     }
 }

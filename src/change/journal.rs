@@ -1,0 +1,310 @@
+//! The run journal: one JSON line per event, appended and flushed to disk before every write.
+//!
+//! Before a write: `{"time", "run_id", "kind": "intent", "action_id", "name", "version",
+//! "action" (the complete action JSON as read before), "intended_timeout", "target"}` where
+//! `target` is `"action"` (`config.timeoutSeconds`) or `"function"` (the function settings'
+//! timeout, then `function_before` holds its value before). After it:
+//! `{"time", "run_id", "kind": "outcome", "action_id", "status", "new_version", "error"?}`.
+//!
+//! The intent line is on disk (`sync_data`) before the request leaves, so a crash at any moment
+//! leaves a journal that names every action that may have changed and how it was before. When
+//! the journal cannot be written the write is not sent. The file is created on the first line,
+//! so a dry run or a run that changes nothing leaves no file. Lines hold action data only: the
+//! client never hands tokens or secrets to this layer.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::genesys::models::Action;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "Could not write the journal `{path}`: {message}. Nothing was changed; pass `--journal PATH` to keep it elsewhere."
+)]
+pub struct JournalError {
+    pub path: String,
+    pub message: String,
+}
+
+/// What is about to be written.
+#[derive(Debug, Clone, Copy)]
+pub struct Intent<'a> {
+    pub action: &'a Action,
+    pub intended_timeout: u32,
+    /// `"action"` or `"function"`.
+    pub target: &'a str,
+    /// The function settings' timeout before, for `target == "function"`.
+    pub function_before: Option<i64>,
+}
+
+#[derive(Debug)]
+struct State {
+    file: Option<File>,
+    /// Set once the file was opened.
+    written: Option<PathBuf>,
+}
+
+/// One run's journal.
+#[derive(Debug)]
+pub struct Journal {
+    run_id: String,
+    /// `None`: the default under the XDG state dir.
+    configured: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+impl Journal {
+    /// A journal for a new run; `path` overrides the default location.
+    pub fn new(path: Option<PathBuf>) -> Journal {
+        Journal {
+            run_id: new_run_id(),
+            configured: path,
+            state: Mutex::new(State {
+                file: None,
+                written: None,
+            }),
+        }
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The file, once anything was written to it.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.lock().written.clone()
+    }
+
+    /// Where the journal goes: the configured path, or `<state dir>/dactl/journal/<run-id>.jsonl`
+    /// (state dir: `$XDG_STATE_HOME` or `~/.local/state`; falls back to the local data dir).
+    pub fn location(&self) -> Result<PathBuf, JournalError> {
+        if let Some(path) = &self.configured {
+            return Ok(path.clone());
+        }
+        let base = dirs::state_dir().or_else(dirs::data_local_dir).ok_or_else(|| JournalError {
+            path: "(no state directory)".into(),
+            message: "neither the XDG state directory nor the local data directory is known (is HOME set?)".into(),
+        })?;
+        Ok(base
+            .join("dactl")
+            .join("journal")
+            .join(format!("{}.jsonl", self.run_id)))
+    }
+
+    /// Records what is about to be written; returns only once the line is on disk.
+    pub fn intent(&self, intent: &Intent<'_>) -> Result<(), JournalError> {
+        let mut line = json!({
+            "time": now_rfc3339(),
+            "run_id": self.run_id,
+            "kind": "intent",
+            "action_id": intent.action.id,
+            "name": intent.action.name,
+            "version": intent.action.version,
+            "action": intent.action,
+            "intended_timeout": intent.intended_timeout,
+            "target": intent.target,
+        });
+        if intent.target == "function" {
+            line["function_before"] = json!(intent.function_before);
+        }
+        self.append(&line)
+    }
+
+    /// Records how a write ended.
+    pub fn outcome(
+        &self,
+        action_id: &str,
+        status: &str,
+        new_version: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), JournalError> {
+        let mut line = json!({
+            "time": now_rfc3339(),
+            "run_id": self.run_id,
+            "kind": "outcome",
+            "action_id": action_id,
+            "status": status,
+            "new_version": new_version,
+        });
+        if let Some(error) = error {
+            line["error"] = json!(error);
+        }
+        self.append(&line)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves at worst a half-written line, which readers of
+        // the journal already tolerate; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn append(&self, line: &Value) -> Result<(), JournalError> {
+        let mut state = self.lock();
+        if state.file.is_none() {
+            let path = self.location()?;
+            let file = open(&path).map_err(|e| JournalError {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            state.file = Some(file);
+            state.written = Some(path);
+        }
+        let path = state.written.clone().unwrap_or_default();
+        let mut text = line.to_string();
+        text.push('\n');
+        let file = state.file.as_mut().expect("opened above");
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| JournalError {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+    }
+}
+
+fn open(path: &Path) -> std::io::Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// `20261128T224900Z-3f9a`: sorts by time, unique enough for one user's runs.
+fn new_run_id() -> String {
+    let (date, time) = civil(SystemTime::now());
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:04x}",
+        date.0,
+        date.1,
+        date.2,
+        time.0,
+        time.1,
+        time.2,
+        fastrand::u16(..)
+    )
+}
+
+/// `2026-11-28T22:49:00.123Z`
+pub fn now_rfc3339() -> String {
+    let now = SystemTime::now();
+    let millis = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_millis())
+        .unwrap_or(0);
+    let (date, time) = civil(now);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        date.0, date.1, date.2, time.0, time.1, time.2
+    )
+}
+
+/// UTC (year, month, day) and (hour, minute, second); days to date after H. Hinnant's
+/// `civil_from_days`.
+fn civil(at: SystemTime) -> ((i64, u32, u32), (u32, u32, u32)) {
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    ((year, month, day), (rem / 3600, rem % 3600 / 60, rem % 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn civil_dates_are_right() {
+        assert_eq!(civil(UNIX_EPOCH), ((1970, 1, 1), (0, 0, 0)));
+        // 2024-02-29T12:34:56Z
+        let leap = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
+        assert_eq!(civil(leap), ((2024, 2, 29), (12, 34, 56)));
+        // 2000-12-31T23:59:59Z
+        assert_eq!(
+            civil(UNIX_EPOCH + Duration::from_secs(978_307_199)),
+            ((2000, 12, 31), (23, 59, 59))
+        );
+    }
+
+    fn temp_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "dactl-journal-test-{}-{name}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ))
+    }
+
+    #[test]
+    fn lines_are_complete_json_and_the_file_is_lazy() {
+        let dir = temp_path("lazy");
+        let path = dir.join("sub").join("run.jsonl");
+        let journal = Journal::new(Some(path.clone()));
+        assert_eq!(journal.path(), None);
+        assert!(!path.exists());
+        let action: Action = serde_json::from_value(json!({
+            "id": "a1", "name": "Lookup", "version": 3, "config": {"timeoutSeconds": 10, "odd": [1]}
+        }))
+        .unwrap();
+        journal
+            .intent(&Intent {
+                action: &action,
+                intended_timeout: 30,
+                target: "action",
+                function_before: None,
+            })
+            .unwrap();
+        journal.outcome("a1", "updated", Some(4), None).unwrap();
+        assert_eq!(journal.path(), Some(path.clone()));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["kind"], "intent");
+        assert_eq!(lines[0]["action"]["config"]["odd"], json!([1]));
+        assert_eq!(lines[0]["version"], 3);
+        assert_eq!(lines[0]["intended_timeout"], 30);
+        assert_eq!(lines[0]["run_id"], journal.run_id());
+        assert_eq!(lines[1]["kind"], "outcome");
+        assert_eq!(lines[1]["new_version"], 4);
+        assert!(lines[1].get("error").is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unwritable_path_is_an_error_naming_it() {
+        let blocker = temp_path("blocker");
+        std::fs::write(&blocker, "a file, not a directory").unwrap();
+        let path = blocker.join("run.jsonl");
+        let journal = Journal::new(Some(path.clone()));
+        let err = journal.outcome("a1", "updated", None, None).unwrap_err();
+        assert_eq!(err.path, path.display().to_string());
+        assert!(err.to_string().contains(&format!("`{}`", path.display())));
+        assert_eq!(journal.path(), None);
+        std::fs::remove_file(blocker).unwrap();
+    }
+
+    #[test]
+    fn the_default_location_is_under_the_state_dir() {
+        let journal = Journal::new(None);
+        if let Ok(path) = journal.location() {
+            assert!(path.ends_with(format!("dactl/journal/{}.jsonl", journal.run_id())));
+        }
+    }
+}

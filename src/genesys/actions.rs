@@ -1,0 +1,176 @@
+//! Data Actions endpoints (`/api/v2/integrations/actions...`): what the client can do with actions.
+//!
+//! Every per-action call names its action in errors (`Error::Api.action_id`). Listing fetches every
+//! page at `pageSize=100`: the first page tells how many there are, the rest are fetched
+//! concurrently (the limiter still spaces them), and `ids` filters are split into requests of at
+//! most 50 ids, the API's limit.
+
+use futures::future::try_join_all;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use crate::genesys::Error;
+use crate::genesys::client::{ActionQuery, Call, Client};
+use crate::genesys::models::*;
+
+/// Largest page the API serves.
+pub const PAGE_SIZE: u32 = 100;
+/// Most ids one `ids=` filter may carry.
+pub const IDS_PER_REQUEST: usize = 50;
+
+const ACTIONS: [&str; 4] = ["api", "v2", "integrations", "actions"];
+
+fn action_path<'a>(id: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut path = ACTIONS.to_vec();
+    path.push(id);
+    path.extend_from_slice(rest);
+    path
+}
+
+impl Client {
+    /// Every action matching the query, all pages.
+    pub async fn list_actions(&self, query: &ActionQuery) -> Result<Vec<Action>, Error> {
+        let mut params: Vec<(&'static str, String)> = Vec::new();
+        if let Some(category) = &query.category {
+            params.push(("category", category.clone()));
+        }
+        if let Some(name) = &query.name {
+            params.push(("name", name.clone()));
+        }
+        if let Some(secure) = query.secure {
+            params.push(("secure", secure.to_string()));
+        }
+        params.push(("includeAuthActions", query.include_auth_actions.to_string()));
+        params.push(("includeConfig", query.include_config.to_string()));
+        if query.ids.is_empty() {
+            return self.list_pages(&ACTIONS, &params).await;
+        }
+        let mut ids: Vec<&str> = Vec::new();
+        for id in &query.ids {
+            if !ids.contains(&id.as_str()) {
+                ids.push(id);
+            }
+        }
+        let chunks = ids.chunks(IDS_PER_REQUEST).map(|chunk| {
+            let mut params = params.clone();
+            params.push(("ids", chunk.join(",")));
+            async move { self.list_pages::<Action>(&ACTIONS, &params).await }
+        });
+        Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
+    }
+
+    /// Every entity of a paged listing: page 1 first, then the others concurrently.
+    pub(crate) async fn list_pages<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        params: &[(&'static str, String)],
+    ) -> Result<Vec<T>, Error> {
+        let page = |number: u32| {
+            let mut call = Call::new(Method::GET, path.to_vec())
+                .query("pageSize", PAGE_SIZE)
+                .query("pageNumber", number);
+            for (key, value) in params {
+                call = call.query(key, value);
+            }
+            self.send_json::<EntityListing<T>>(call)
+        };
+        let first = page(1).await?;
+        let page_count = first.page_count.map(u64::from).or_else(|| {
+            let size = u64::from(first.page_size.unwrap_or(PAGE_SIZE).max(1));
+            first.total.map(|total| total.div_ceil(size))
+        });
+        let mut entities = first.entities;
+        match page_count {
+            Some(count) => {
+                let count = u32::try_from(count).unwrap_or(u32::MAX);
+                for listing in try_join_all((2..=count).map(page)).await? {
+                    entities.extend(listing.entities);
+                }
+            }
+            // No count given: follow `nextUri` one page at a time.
+            None => {
+                let mut next = first.next_uri;
+                let mut number = 1;
+                while next.is_some() {
+                    number += 1;
+                    let listing = page(number).await?;
+                    if listing.entities.is_empty() {
+                        break;
+                    }
+                    entities.extend(listing.entities);
+                    next = listing.next_uri;
+                }
+            }
+        }
+        Ok(entities)
+    }
+
+    /// `GET .../actions/{id}`; `config` is present only with `include_config`.
+    pub async fn get_action(&self, id: &str, include_config: bool) -> Result<Action, Error> {
+        let call =
+            Call::new(Method::GET, action_path(id, &[])).query("includeConfig", include_config);
+        self.send_json(call.action(id)).await
+    }
+
+    /// `GET .../actions/{id}/templates/{fileName}`: a template's text.
+    pub async fn get_template(&self, id: &str, file_name: &str) -> Result<String, Error> {
+        let call = Call::new(Method::GET, action_path(id, &["templates", file_name]));
+        self.send_text(call.action(id)).await
+    }
+
+    /// `PATCH .../actions/{id}`: the body carries the version read and the whole config.
+    pub async fn patch_action(&self, id: &str, body: &UpdateActionInput) -> Result<Action, Error> {
+        let call = Call::new(Method::PATCH, action_path(id, &[])).json(body)?;
+        self.send_json(call.action(id)).await
+    }
+
+    /// `POST .../actions/{id}/draft`: a draft from the published action.
+    pub async fn create_draft(&self, id: &str) -> Result<Action, Error> {
+        let call = Call::new(Method::POST, action_path(id, &["draft"]));
+        self.send_json(call.action(id)).await
+    }
+
+    pub async fn get_draft(&self, id: &str, include_config: bool) -> Result<Action, Error> {
+        let call = Call::new(Method::GET, action_path(id, &["draft"]))
+            .query("includeConfig", include_config);
+        self.send_json(call.action(id)).await
+    }
+
+    pub async fn patch_draft(&self, id: &str, body: &UpdateDraftInput) -> Result<Action, Error> {
+        let call = Call::new(Method::PATCH, action_path(id, &["draft"])).json(body)?;
+        self.send_json(call.action(id)).await
+    }
+
+    pub async fn validate_draft(&self, id: &str) -> Result<DraftValidationResult, Error> {
+        let call = Call::new(Method::GET, action_path(id, &["draft", "validation"]));
+        self.send_json(call.action(id)).await
+    }
+
+    /// `POST .../actions/{id}/draft/publish {version}`: the draft becomes the action.
+    pub async fn publish_draft(&self, id: &str, version: i64) -> Result<Action, Error> {
+        let call = Call::new(Method::POST, action_path(id, &["draft", "publish"]))
+            .json(&PublishDraftInput { version })?;
+        self.send_json(call.action(id)).await
+    }
+
+    /// `GET .../actions/{id}/function`: a function data action's published function settings.
+    pub async fn get_function(&self, id: &str) -> Result<FunctionConfig, Error> {
+        let call = Call::new(Method::GET, action_path(id, &["function"]));
+        self.send_json(call.action(id)).await
+    }
+
+    pub async fn get_draft_function(&self, id: &str) -> Result<FunctionConfig, Error> {
+        let call = Call::new(Method::GET, action_path(id, &["draft", "function"]));
+        self.send_json(call.action(id)).await
+    }
+
+    /// `PUT .../actions/{id}/draft/function`: the draft's function settings, whole.
+    pub async fn put_draft_function(
+        &self,
+        id: &str,
+        body: &Function,
+    ) -> Result<FunctionConfig, Error> {
+        let call = Call::new(Method::PUT, action_path(id, &["draft", "function"])).json(body)?;
+        self.send_json(call.action(id)).await
+    }
+}

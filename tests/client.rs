@@ -1,0 +1,1 @@
+//! Client tests over real HTTP against the sandbox.

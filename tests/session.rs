@@ -1,0 +1,451 @@
+//! The blocking `Session` facade against an in-process sandbox: authentication, reads with
+//! kinds, dry runs, request economy, cancellation, bulk runs with faults, verification.
+//! `Run` is also the fixture of `change.rs`.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use dactl::change::{ActionInfo, Kind, Status, Timeout};
+use dactl::genesys::ActionQuery;
+use dactl::sandbox::SandboxOptions;
+use dactl::session::{Connection, Session, SessionOptions};
+use serde_json::Value;
+
+/// A session on its own sandbox, with its journal in a fresh temporary directory.
+pub struct Run {
+    pub session: Session,
+    pub dir: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Run {
+    pub fn start(sandbox: SandboxOptions, dry_run: bool) -> Run {
+        let dir = std::env::temp_dir().join(format!(
+            "dactl-host-test-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Run::with_journal(sandbox, dry_run, Some(dir.join("journal.jsonl")), dir)
+    }
+
+    pub fn with_journal(
+        sandbox: SandboxOptions,
+        dry_run: bool,
+        journal: Option<PathBuf>,
+        dir: PathBuf,
+    ) -> Run {
+        let options = SessionOptions {
+            dry_run,
+            journal,
+            rate_per_minute: 100_000,
+            concurrency: 8,
+            ..SessionOptions::default()
+        };
+        let session =
+            Session::connect(Connection::Sandbox(sandbox), options).expect("session connects");
+        Run {
+            session,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn seed() -> Run {
+        Run::start(SandboxOptions::default(), false)
+    }
+
+    pub fn url(&self) -> String {
+        self.session
+            .sandbox_url()
+            .unwrap()
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    fn json(&self, request: reqwest::RequestBuilder) -> Value {
+        self.session.runtime().block_on(async {
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+            response.json().await.unwrap()
+        })
+    }
+
+    /// Every stored action with full config (`/sandbox/actions`).
+    pub fn stored(&self) -> Vec<Value> {
+        self.json(self.http.get(format!("{}/sandbox/actions", self.url())))
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn stored_action(&self, id: &str) -> Value {
+        self.stored().into_iter().find(|a| a["id"] == id).unwrap()
+    }
+
+    /// Another editor changes the action (its name gains ` (edited)`, its version rises).
+    pub fn edit(&self, id: &str) {
+        self.json(
+            self.http
+                .post(format!("{}/sandbox/actions/{id}/edit", self.url())),
+        );
+    }
+
+    /// Requests the sandbox counted (outside `/sandbox/...`) that match `keep(method, route)`.
+    pub fn count(&self, keep: impl Fn(&str, &str) -> bool) -> u64 {
+        let stats = self.json(self.http.get(format!("{}/sandbox/stats", self.url())));
+        stats["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                let route = r["route"].as_str().unwrap();
+                !route.starts_with("/sandbox") && keep(r["method"].as_str().unwrap(), route)
+            })
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    }
+
+    /// Writes of any kind the API received.
+    pub fn writes(&self) -> u64 {
+        self.count(|method, route| {
+            route.starts_with("/api/") && matches!(method, "PATCH" | "POST" | "PUT" | "DELETE")
+        })
+    }
+
+    /// Every listable action and the custom authentication ones, config included.
+    pub fn all(&self) -> Vec<ActionInfo> {
+        let query = ActionQuery {
+            include_config: true,
+            include_auth_actions: true,
+            ..ActionQuery::default()
+        };
+        self.session.list_actions(&query).unwrap()
+    }
+
+    pub fn of_kind(&self, kind: Kind) -> Vec<ActionInfo> {
+        self.all().into_iter().filter(|a| a.kind == kind).collect()
+    }
+
+    /// Journal lines, parsed.
+    pub fn journal_lines(&self) -> Vec<Value> {
+        let Some(path) = self.session.journal_path() else {
+            return Vec::new();
+        };
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn timeout_of(info: &ActionInfo) -> Option<i64> {
+    info.action.config.as_ref().and_then(|c| c.timeout_seconds)
+}
+
+/// A target that differs from the action's current timeout.
+pub fn other_timeout(info: &ActionInfo) -> Timeout {
+    if timeout_of(info) == Some(42) {
+        Timeout(43)
+    } else {
+        Timeout(42)
+    }
+}
+
+#[test]
+fn authenticate_reports_where_and_how_long_but_no_token() {
+    let run = Run::seed();
+    let auth = run.session.authenticate().unwrap();
+    assert_eq!(auth.api_base.trim_end_matches('/'), run.url());
+    assert!(auth.expires_in > 0 && auth.expires_in <= 86399, "{auth:?}");
+    assert_eq!(run.count(|m, r| m == "POST" && r == "/oauth/token"), 1);
+}
+
+#[test]
+fn fetch_action_reads_config_and_kind_with_one_request() {
+    let run = Run::seed();
+    let listed = run.of_kind(Kind::Standard).remove(0);
+    let before = run.count(|_, r| r.starts_with("/api/"));
+    let fetched = run.session.fetch_action(&listed.action.id).unwrap();
+    assert_eq!(run.count(|_, r| r.starts_with("/api/")) - before, 1);
+    assert_eq!(fetched.kind, Kind::Standard);
+    assert!(fetched.action.config.is_some());
+    assert_eq!(fetched.action, listed.action);
+
+    let auth = run.of_kind(Kind::CustomAuth).remove(0);
+    assert_eq!(
+        run.session.fetch_action(&auth.action.id).unwrap().kind,
+        Kind::CustomAuth
+    );
+    let function = run.of_kind(Kind::Function).remove(0);
+    let fetched = run.session.fetch_action(&function.action.id).unwrap();
+    assert_eq!(fetched.kind, Kind::Function);
+    assert!(fetched.function_timeout.is_some());
+
+    let missing = run.session.fetch_action("no-such-action").unwrap_err();
+    assert_eq!(missing.status(), Some(404));
+}
+
+#[test]
+fn listing_classifies_every_kind_without_a_request_per_action() {
+    let run = Run::seed();
+    let before = run.count(|_, r| r.starts_with("/api/"));
+    let all = run.all();
+    let requests = run.count(|_, r| r.starts_with("/api/")) - before;
+    // Two listings (with and without auth actions; 40 actions fit a page each) and one of the
+    // integrations.
+    assert!(requests <= 3, "{requests} requests");
+    assert_eq!(all.len(), run.stored().len());
+    for info in &all {
+        assert_eq!(
+            info.action.id.starts_with("static"),
+            info.kind == Kind::Static,
+            "{}",
+            info.action.id
+        );
+        assert!(info.action.config.is_some());
+    }
+    let count = |kind| all.iter().filter(|a| a.kind == kind).count();
+    assert_eq!(count(Kind::Static), 2);
+    assert_eq!(count(Kind::CustomAuth), 1);
+    assert!(count(Kind::Function) >= 1);
+    // Without auth actions none is custom auth, and the auth one is not listed.
+    let plain = run
+        .session
+        .list_actions(&ActionQuery {
+            include_config: true,
+            ..ActionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(plain.len(), all.len() - 1);
+    assert!(plain.iter().all(|a| a.kind != Kind::CustomAuth));
+}
+
+#[test]
+fn dry_run_sends_no_write_and_plans() {
+    let run = Run::start(SandboxOptions::default(), true);
+    assert!(run.session.dry_run());
+    let all = run.all();
+    let stored = run.stored();
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(45)));
+    let changes = run.session.update_timeouts(all.clone(), &mut decide);
+    assert_eq!(run.writes(), 0);
+    assert_eq!(run.stored(), stored);
+    assert_eq!(run.session.journal_path(), None);
+    for (info, change) in all.iter().zip(&changes) {
+        let expected = match info.kind {
+            Kind::Static | Kind::CustomAuth => Status::Skipped,
+            // 45 is over the function limit of 15.
+            Kind::Function => Status::Failed,
+            Kind::Standard if timeout_of(info) == Some(45) => Status::Unchanged,
+            Kind::Standard => Status::Planned,
+        };
+        assert_eq!(change.status, expected, "{change:?}");
+        if expected == Status::Planned {
+            assert_eq!(change.before, timeout_of(info));
+            assert_eq!(change.after, Some(45));
+        }
+    }
+    assert!(changes.iter().any(|c| c.status == Status::Planned));
+}
+
+#[test]
+fn unchanged_costs_no_request_and_set_dry_run_switches() {
+    let mut run = Run::seed();
+    let standard = run.of_kind(Kind::Standard);
+    let at = standard
+        .iter()
+        .find(|a| timeout_of(a).is_some())
+        .unwrap()
+        .clone();
+    let current = Timeout::from_seconds(timeout_of(&at).unwrap()).unwrap();
+    let before = run.count(|_, _| true);
+    let change = run.session.update_timeout(at.clone(), current);
+    assert_eq!(change.status, Status::Unchanged);
+    assert_eq!(run.count(|_, _| true), before);
+    assert_eq!(run.session.journal_path(), None);
+
+    run.session.set_dry_run(true);
+    assert_eq!(
+        run.session
+            .update_timeout(at.clone(), other_timeout(&at))
+            .status,
+        Status::Planned
+    );
+    assert_eq!(run.writes(), 0);
+    run.session.set_dry_run(false);
+    assert_eq!(
+        run.session
+            .update_timeout(at.clone(), other_timeout(&at))
+            .status,
+        Status::Updated
+    );
+    assert_eq!(run.writes(), 1);
+}
+
+#[test]
+fn cancel_flag_stops_new_writes() {
+    let run = Run::seed();
+    let standard = run.of_kind(Kind::Standard);
+    run.session.cancel_flag().store(true, Ordering::SeqCst);
+    let mut decide = |a: &ActionInfo| Ok(Some(other_timeout(a)));
+    let changes = run.session.update_timeouts(standard, &mut decide);
+    assert_eq!(run.writes(), 0);
+    assert!(changes.iter().all(
+        |c| c.status == Status::Skipped && c.reason.as_deref().unwrap().contains("interrupted")
+    ));
+}
+
+#[test]
+fn bulk_run_keeps_the_request_budget_and_verifies_in_batches() {
+    let run = Run::start(
+        SandboxOptions {
+            actions: Some(200),
+            ..SandboxOptions::default()
+        },
+        false,
+    );
+    let before = run.count(|_, _| true);
+    let query = ActionQuery {
+        include_config: true,
+        ..ActionQuery::default()
+    };
+    let listed = run.session.list_actions(&query).unwrap();
+    let pages = run.count(|m, r| m == "GET" && r == "/api/v2/integrations/actions");
+    let standard: Vec<ActionInfo> = listed
+        .into_iter()
+        .filter(|a| a.kind == Kind::Standard)
+        .collect();
+    let changed = standard
+        .iter()
+        .filter(|a| timeout_of(a) != Some(50))
+        .count() as u64;
+    assert!(changed > 100);
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(50)));
+    let changes = run.session.update_timeouts(standard.clone(), &mut decide);
+    let requests = run.count(|_, _| true) - before;
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c.status == Status::Updated)
+            .count() as u64,
+        changed
+    );
+    assert!(
+        changes
+            .iter()
+            .all(|c| matches!(c.status, Status::Updated | Status::Unchanged))
+    );
+    // Templates named only by URI need their text once each; everything else is one PATCH.
+    let uri_only = standard
+        .iter()
+        .filter(|a| timeout_of(a) != Some(50))
+        .map(|a| {
+            let config = a.action.config.as_ref().unwrap();
+            u64::from(config.request_template_uri_only().is_some())
+                + u64::from(config.success_template_uri_only().is_some())
+        })
+        .sum::<u64>();
+    // + 2: the token and the integrations listing.
+    assert!(
+        requests <= changed + uri_only + pages + 2,
+        "{requests} requests for {changed} changes, {pages} pages"
+    );
+    assert_eq!(run.count(|m, _| m == "PATCH"), changed);
+
+    let listings = run.count(|m, r| m == "GET" && r == "/api/v2/integrations/actions");
+    let verification = run.session.verify(&changes).unwrap();
+    assert!(verification.ok, "{verification:?}");
+    assert_eq!(verification.checked, standard.len());
+    let batches = run.count(|m, r| m == "GET" && r == "/api/v2/integrations/actions") - listings;
+    assert_eq!(batches, standard.len().div_ceil(50) as u64);
+
+    let journal = run.journal_lines();
+    assert_eq!(
+        journal.iter().filter(|l| l["kind"] == "intent").count() as u64,
+        changed
+    );
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|l| l["kind"] == "outcome" && l["status"] == "updated")
+            .count() as u64,
+        changed
+    );
+}
+
+#[test]
+fn verify_reports_mismatches() {
+    let run = Run::seed();
+    let info = run.of_kind(Kind::Standard).remove(0);
+    let change = run
+        .session
+        .update_timeout(info.clone(), other_timeout(&info));
+    assert_eq!(change.status, Status::Updated);
+    let mut wrong = change.clone();
+    wrong.after = Some(7);
+    let verification = run.session.verify(&[change.clone(), wrong]).unwrap();
+    assert!(!verification.ok);
+    assert_eq!(verification.checked, 2);
+    assert_eq!(
+        verification.mismatches,
+        vec![(info.action.id.clone(), Some(7), change.after)]
+    );
+}
+
+#[test]
+fn faults_do_not_stop_a_bulk_run() {
+    let sandbox = SandboxOptions {
+        actions: Some(60),
+        fault_rate: 0.2,
+        seed: 7,
+        ..SandboxOptions::default()
+    };
+    let run = Run::start(sandbox, false);
+    let query = ActionQuery {
+        include_config: true,
+        ..ActionQuery::default()
+    };
+    let targets: Vec<ActionInfo> = run
+        .session
+        .list_actions(&query)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == Kind::Standard)
+        .collect();
+    let stored = run.stored();
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(33)));
+    let changes = run.session.update_timeouts(targets.clone(), &mut decide);
+    for change in &changes {
+        assert!(
+            matches!(change.status, Status::Updated | Status::Unchanged),
+            "{change:?}"
+        );
+    }
+    let verification = run.session.verify(&changes).unwrap();
+    assert!(verification.ok, "{verification:?}");
+    // Every other field is as it was.
+    let after = run.stored();
+    for (a, b) in stored.iter().zip(&after) {
+        let (mut a, mut b) = (a.clone(), b.clone());
+        if targets.iter().any(|t| t.action.id == a["id"]) {
+            assert_eq!(b["config"]["timeoutSeconds"], 33);
+            for v in [&mut a, &mut b] {
+                v["config"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("timeoutSeconds");
+                v.as_object_mut().unwrap().remove("version");
+            }
+        }
+        assert_eq!(a, b);
+    }
+}
