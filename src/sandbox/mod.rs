@@ -165,6 +165,21 @@ async fn serve(listener: TcpListener, router: axum::Router) {
 /// line on stdout is the base URL (e.g. `http://127.0.0.1:41235`), flushed at once so a parent
 /// process can read it; nothing else is written to stdout.
 pub fn run_blocking(options: SandboxOptions) -> anyhow::Result<()> {
+    let stop = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No signal handling available: serve until killed.
+            std::future::pending::<()>().await;
+        }
+    };
+    serve_until(options, &mut std::io::stdout(), stop)
+}
+
+/// [`run_blocking`] with the output and the stop signal as parameters, so tests can drive it.
+fn serve_until(
+    options: SandboxOptions,
+    out: &mut impl Write,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -174,18 +189,9 @@ pub fn run_blocking(options: SandboxOptions) -> anyhow::Result<()> {
         let sandbox = Sandbox::start(options).await.with_context(|| {
             format!("Could not listen on `{listen}`; choose another --listen address")
         })?;
-        let mut stdout = std::io::stdout().lock();
-        writeln!(
-            stdout,
-            "{}",
-            sandbox.base_url().as_str().trim_end_matches('/')
-        )?;
-        stdout.flush()?;
-        drop(stdout);
-        if tokio::signal::ctrl_c().await.is_err() {
-            // No signal handling available: serve until killed.
-            std::future::pending::<()>().await;
-        }
+        writeln!(out, "{}", sandbox.base_url().as_str().trim_end_matches('/'))?;
+        out.flush()?;
+        stop.await;
         drop(sandbox);
         Ok(())
     })
@@ -215,5 +221,46 @@ mod tests {
         );
         assert!(parse_client("nocolon").is_err());
         assert!(parse_client(":secret").is_err());
+    }
+
+    /// Sends what the server prints to the test, line by line.
+    struct Lines(std::sync::mpsc::Sender<String>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.send(String::from_utf8_lossy(buf).into_owned());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn serve_until_prints_the_base_url_first_and_serves_until_stopped() {
+        use std::io::Read;
+        let (lines, printed) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let stop = async {
+                let _ = stopped.await;
+            };
+            serve_until(SandboxOptions::default(), &mut Lines(lines), stop)
+        });
+        let first = printed.recv().unwrap();
+        let base = first.trim_end();
+        assert!(base.starts_with("http://127.0.0.1:"), "{first:?}");
+        assert!(!base.ends_with('/'));
+
+        let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+        stream
+            .write_all(b"GET /sandbox/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+        stop.send(()).unwrap();
+        server.join().unwrap().unwrap();
     }
 }
