@@ -8,10 +8,25 @@
 //! - `gateway`: correlation ids, request statistics, latency and fault injection.
 //! - `state`: the org behind one mutex; `seed`: the default and generated orgs.
 //!
-//! Where the platform's behaviour is UNCONFIRMED the sandbox takes the answer that is harder on a
-//! client: a PATCH whose config lacks template text loses that text (even text the old config
-//! named only by URI); a version conflict is a 409 whose message says `does not match the current
-//! version`; bad client credentials are a 401.
+//! Decisions where the platform's behaviour is UNCONFIRMED or undocumented. Where it is unknown,
+//! the sandbox takes the answer that is harder on a client:
+//! - A PATCH replaces the config wholesale. Template text the sent config lacks is lost, even text
+//!   the old config named only by URI (`requestTemplateUri`/`successTemplateUri`); afterwards the
+//!   templates route answers 404 for it. A client must fetch `/templates/...` and send the text.
+//! - A stale version is a 409 with code `conflict` and a message containing `does not match the
+//!   current version`. Bad client credentials are a 401 `invalid_client`.
+//! - A second `POST .../draft` while a draft exists is a 400 `bad.request` (not a 409, which would
+//!   read as a version conflict). A draft starts at version 1; `PATCH .../draft` checks and bumps
+//!   it; `PUT .../draft/function` does not bump it. Publishing needs the draft's version.
+//! - `PUT .../draft/function` requires `handler` and `runtime`, keeps the platform-owned `id`,
+//!   `name`, `dateCreated`, `zipId`, and fills `timeoutSeconds` with 15 when absent.
+//! - Function settings of an action that is not a function data action: 400 `bad.request`.
+//! - `pageSize` is 1..=100 (the documented maximum of this endpoint is not known; 100 is safe).
+//! - Faults are decided before authentication (they stand for the gateway in front of the
+//!   platform) and do not count against the rate limit; requests over the rate limit are not
+//!   counted either. `latency_ms` delays `/api/v2` and `/oauth/token`, not `/sandbox/...`.
+//! - `/sandbox/stats` counts every `/api/v2` and `/oauth/token` request, faulted ones included;
+//!   status 0 means the connection was dropped without an answer. `/sandbox/...` is not counted.
 //!
 //! Connections are served by our own accept loop (hyper-util) rather than `axum::serve`, because
 //! a fault must be able to close a TCP connection without answering; see `gateway`.
