@@ -1021,3 +1021,16 @@ async fn the_same_seed_gives_the_same_org() {
     assert_ne!(a, c);
     assert_eq!(a.as_array().unwrap().len(), 31);
 }
+
+#[tokio::test]
+async fn latency_delays_api_responses() {
+    let org = Org::start(SandboxOptions {
+        latency_ms: 150,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let start = std::time::Instant::now();
+    let (status, _) = org.get("/api/v2/integrations").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(start.elapsed() >= Duration::from_millis(150));
+}

@@ -8,10 +8,25 @@
 //! - `gateway`: correlation ids, request statistics, latency and fault injection.
 //! - `state`: the org behind one mutex; `seed`: the default and generated orgs.
 //!
-//! Where the platform's behaviour is UNCONFIRMED the sandbox takes the answer that is harder on a
-//! client: a PATCH whose config lacks template text loses that text (even text the old config
-//! named only by URI); a version conflict is a 409 whose message says `does not match the current
-//! version`; bad client credentials are a 401.
+//! Decisions where the platform's behaviour is UNCONFIRMED or undocumented. Where it is unknown,
+//! the sandbox takes the answer that is harder on a client:
+//! - A PATCH replaces the config wholesale. Template text the sent config lacks is lost, even text
+//!   the old config named only by URI (`requestTemplateUri`/`successTemplateUri`); afterwards the
+//!   templates route answers 404 for it. A client must fetch `/templates/...` and send the text.
+//! - A stale version is a 409 with code `conflict` and a message containing `does not match the
+//!   current version`. Bad client credentials are a 401 `invalid_client`.
+//! - A second `POST .../draft` while a draft exists is a 400 `bad.request` (not a 409, which would
+//!   read as a version conflict). A draft starts at version 1; `PATCH .../draft` checks and bumps
+//!   it; `PUT .../draft/function` does not bump it. Publishing needs the draft's version.
+//! - `PUT .../draft/function` requires `handler` and `runtime`, keeps the platform-owned `id`,
+//!   `name`, `dateCreated`, `zipId`, and fills `timeoutSeconds` with 15 when absent.
+//! - Function settings of an action that is not a function data action: 400 `bad.request`.
+//! - `pageSize` is 1..=100 (the documented maximum of this endpoint is not known; 100 is safe).
+//! - Faults are decided before authentication (they stand for the gateway in front of the
+//!   platform) and do not count against the rate limit; requests over the rate limit are not
+//!   counted either. `latency_ms` delays `/api/v2` and `/oauth/token`, not `/sandbox/...`.
+//! - `/sandbox/stats` counts every `/api/v2` and `/oauth/token` request, faulted ones included;
+//!   status 0 means the connection was dropped without an answer. `/sandbox/...` is not counted.
 //!
 //! Connections are served by our own accept loop (hyper-util) rather than `axum::serve`, because
 //! a fault must be able to close a TCP connection without answering; see `gateway`.
@@ -165,6 +180,21 @@ async fn serve(listener: TcpListener, router: axum::Router) {
 /// line on stdout is the base URL (e.g. `http://127.0.0.1:41235`), flushed at once so a parent
 /// process can read it; nothing else is written to stdout.
 pub fn run_blocking(options: SandboxOptions) -> anyhow::Result<()> {
+    let stop = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No signal handling available: serve until killed.
+            std::future::pending::<()>().await;
+        }
+    };
+    serve_until(options, &mut std::io::stdout(), stop)
+}
+
+/// [`run_blocking`] with the output and the stop signal as parameters, so tests can drive it.
+fn serve_until(
+    options: SandboxOptions,
+    out: &mut impl Write,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -174,18 +204,9 @@ pub fn run_blocking(options: SandboxOptions) -> anyhow::Result<()> {
         let sandbox = Sandbox::start(options).await.with_context(|| {
             format!("Could not listen on `{listen}`; choose another --listen address")
         })?;
-        let mut stdout = std::io::stdout().lock();
-        writeln!(
-            stdout,
-            "{}",
-            sandbox.base_url().as_str().trim_end_matches('/')
-        )?;
-        stdout.flush()?;
-        drop(stdout);
-        if tokio::signal::ctrl_c().await.is_err() {
-            // No signal handling available: serve until killed.
-            std::future::pending::<()>().await;
-        }
+        writeln!(out, "{}", sandbox.base_url().as_str().trim_end_matches('/'))?;
+        out.flush()?;
+        stop.await;
         drop(sandbox);
         Ok(())
     })
@@ -215,5 +236,46 @@ mod tests {
         );
         assert!(parse_client("nocolon").is_err());
         assert!(parse_client(":secret").is_err());
+    }
+
+    /// Sends what the server prints to the test, line by line.
+    struct Lines(std::sync::mpsc::Sender<String>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.send(String::from_utf8_lossy(buf).into_owned());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn serve_until_prints_the_base_url_first_and_serves_until_stopped() {
+        use std::io::Read;
+        let (lines, printed) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let stop = async {
+                let _ = stopped.await;
+            };
+            serve_until(SandboxOptions::default(), &mut Lines(lines), stop)
+        });
+        let first = printed.recv().unwrap();
+        let base = first.trim_end();
+        assert!(base.starts_with("http://127.0.0.1:"), "{first:?}");
+        assert!(!base.ends_with('/'));
+
+        let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+        stream
+            .write_all(b"GET /sandbox/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+        stop.send(()).unwrap();
+        server.join().unwrap().unwrap();
     }
 }

@@ -430,10 +430,11 @@ pub fn integrations() -> Vec<Integration> {
     ]
 }
 
-fn integration_for(kind: Kind, index: usize) -> &'static str {
-    match kind {
-        WebServices if index.is_multiple_of(2) => WEB_A,
-        WebServices => WEB_B,
+/// The integration an action of this row belongs to; web services rows go by the host they call.
+fn integration_for(spec: &Spec) -> &'static str {
+    match spec.kind {
+        WebServices if spec.url.contains("northgrid") => WEB_B,
+        WebServices => WEB_A,
         GenesysCloud => GENESYS,
         Salesforce => SALESFORCE,
         Zendesk => ZENDESK,
@@ -463,7 +464,7 @@ pub fn default_org() -> Vec<StoredAction> {
             extra_fields: index % 4 == 1,
             secure: spec.name.contains("PIN") || spec.name.contains("Fraud"),
         };
-        let integration = integration_for(spec.kind, index);
+        let integration = integration_for(spec);
         actions.push(build(&id, spec, integration, &shape, &mut rng));
     }
     actions.extend(static_actions());
@@ -497,7 +498,7 @@ pub fn generated_org(n: usize, seed: u64) -> Vec<StoredAction> {
             extra_fields: rng.u32(0..4) == 0,
             secure: rng.u32(0..10) == 0,
         };
-        let integration = integration_for(spec.kind, rng.usize(0..2));
+        let integration = integration_for(spec);
         let mut action = build(&id, spec, integration, &shape, &mut rng);
         action.name = format!("{} {}", spec.name, index + 1);
         actions.push(action);
@@ -739,7 +740,7 @@ fn build_static(id: &str, spec: &Spec) -> StoredAction {
         extra_fields: false,
         secure: false,
     };
-    let integration = integration_for(spec.kind, 0);
+    let integration = integration_for(spec);
     let mut rng = fastrand::Rng::with_seed(id.len() as u64);
     let mut action = build(id, spec, integration, &shape, &mut rng);
     action.version = 1;
