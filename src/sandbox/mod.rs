@@ -55,3 +55,8 @@ impl Sandbox {
         todo!()
     }
 }
+
+/// Serves until killed, printing the base URL as the first line of stdout (`dactl sandbox`).
+pub fn run_blocking(_options: SandboxOptions) -> anyhow::Result<()> {
+    todo!()
+}
