@@ -4,7 +4,9 @@
 //! verify, journal) → `genesys` (auth, rate limit, retry, HTTP) → Genesys Cloud or `sandbox`.
 //! See ARCHITECTURE.md.
 
+pub mod app;
 pub mod change;
+pub mod cli;
 pub mod config;
 pub mod genesys;
 pub mod output;

@@ -1,9 +1,12 @@
-//! The one integration test binary: every area adds `mod <area>;` here.
+//! All integration tests, in one binary. Every test talks to a sandbox over real HTTP on
+//! 127.0.0.1; none needs credentials or the network.
 
 mod change;
+mod cli;
 mod client;
 mod config;
 mod repl;
 mod sandbox;
 mod script;
 mod session;
+mod support;

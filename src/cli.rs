@@ -1,0 +1,222 @@
+//! The command line: clap types only. `Cli::into_command` turns what was typed into checked
+//! values once; nothing past this module sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Verbosity;
+use crate::sandbox::SandboxOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dactl",
+    version,
+    about = "Scriptable, safe bulk changes to Genesys Cloud Data Action timeouts",
+    long_about = "dactl changes Genesys Cloud Data Action timeouts (config.timeoutSeconds, 1 to 60 seconds) \
+                  from Rhai scripts, one-liners or an interactive REPL, within the platform's rate limits. \
+                  Try it with no credentials: `dactl --sandbox repl`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Genesys Cloud region or domain (e.g. `eu-west-1`, `mypurecloud.ie`), or
+    /// `http://127.0.0.1:PORT` for a local sandbox. Default: env GENESYSCLOUD_REGION, then the profile's.
+    #[arg(long, visible_alias = "region", global = true, value_name = "REGION")]
+    pub environment: Option<String>,
+
+    /// Profile of the `gc` CLI's ~/.gc/config.toml to take credentials from.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Start an in-process sandbox org and work on it (no credentials needed).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+
+    /// Requests per minute for the whole run (Genesys Cloud allows 300 per token).
+    #[arg(long, global = true, default_value_t = 300, value_name = "PER_MINUTE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: u32,
+
+    /// Requests in flight at once.
+    #[arg(long, global = true, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+
+    /// Plan only: send no write request of any kind.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Journal file for this run (default: under the XDG state dir, dactl/journal/).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Data on stdout as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl GlobalArgs {
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, n) => Verbosity::Verbose(n),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Rhai script.
+    Run {
+        /// The script (`.rhai`). A `#!/usr/bin/env -S dactl run` first line is allowed.
+        file: PathBuf,
+        /// A value for the script's `ARGS` map, as key=value (repeatable).
+        #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        args: Vec<(String, String)>,
+    },
+    /// Evaluate one expression and print its value.
+    Eval {
+        /// Rhai source, e.g. 'list_actions().len()'.
+        expr: String,
+    },
+    /// Compile scripts without running them (for CI of script repositories).
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Interactive Rhai shell with the dactl functions (what bare `dactl` does on a terminal).
+    Repl,
+    /// Serve a sandbox org that behaves like Genesys Cloud, until killed.
+    Sandbox(SandboxArgs),
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Generate N actions instead of the hand-written seed org.
+    #[arg(long, value_name = "N")]
+    pub actions: Option<usize>,
+    /// Seed for generated actions and faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Delay every response by this many milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Requests per minute per token before 429s.
+    #[arg(long, default_value_t = 300, value_name = "PER_MINUTE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: u32,
+    /// Fraction (0 to 1) of API requests answered with a 429, a 503 or a dropped connection.
+    #[arg(long, default_value_t = 0.0, value_name = "F", value_parser = parse_fraction)]
+    pub fault_rate: f64,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, default_value_t = 86399, value_name = "SECS")]
+    pub token_ttl: u64,
+    /// A client with read and write permission, as ID:SECRET (repeatable; default sandbox:sandbox).
+    #[arg(long, value_name = "ID:SECRET", value_parser = parse_client)]
+    pub client: Vec<(String, String)>,
+    /// A client that may read but not write, as ID:SECRET (repeatable).
+    #[arg(long, value_name = "ID:SECRET", value_parser = parse_client)]
+    pub read_only_client: Vec<(String, String)>,
+}
+
+impl SandboxArgs {
+    pub fn options(self) -> SandboxOptions {
+        let defaults = SandboxOptions::default();
+        SandboxOptions {
+            listen: self.listen,
+            actions: self.actions,
+            seed: self.seed,
+            latency_ms: self.latency_ms,
+            rate_limit: self.rate_limit,
+            fault_rate: self.fault_rate,
+            token_ttl_secs: self.token_ttl,
+            clients: if self.client.is_empty() {
+                defaults.clients
+            } else {
+                self.client
+            },
+            read_only_clients: self.read_only_client,
+            ..defaults
+        }
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not KEY=VALUE; write e.g. `--arg target=30`"
+        )),
+    }
+}
+
+fn parse_client(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
+            Ok((id.to_owned(), secret.to_owned()))
+        }
+        _ => Err("a client is ID:SECRET, e.g. `reader:reader-secret`".to_owned()),
+    }
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "`{text}` is not a fraction from 0 to 1, e.g. `0.2`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn key_value_pairs() {
+        assert_eq!(
+            parse_key_value("a=b=c").unwrap(),
+            ("a".into(), "b=c".into())
+        );
+        assert!(parse_key_value("novalue").is_err());
+        assert!(parse_key_value("=x").is_err());
+    }
+
+    #[test]
+    fn fractions_and_clients() {
+        assert_eq!(parse_fraction("0.25").unwrap(), 0.25);
+        assert!(parse_fraction("1.5").is_err());
+        assert!(parse_client("id:").is_err());
+        assert_eq!(parse_client("a:b:c").unwrap(), ("a".into(), "b:c".into()));
+    }
+}

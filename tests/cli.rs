@@ -1,0 +1,82 @@
+//! The command line as a user meets it: flags, errors, exit codes, the sandbox command.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use crate::support::{dactl_cmd, stderr, stdout};
+
+#[test]
+fn version_and_completions() {
+    let out = dactl_cmd().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).starts_with("dactl "));
+
+    for shell in ["bash", "zsh", "fish"] {
+        let out = dactl_cmd().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout(&out).contains("update") || stdout(&out).contains("dactl"), "{shell}");
+    }
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let cases: &[&[&str]] = &[
+        &["--rate", "0", "eval", "1"],
+        &["--concurrency", "0", "eval", "1"],
+        &["sandbox", "--fault-rate", "2"],
+        &["sandbox", "--client", "nosecret"],
+        &["run", "x.rhai", "--arg", "novalue"],
+    ];
+    for args in cases {
+        let out = dactl_cmd().args(*args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error"), "{args:?}");
+    }
+}
+
+#[test]
+fn unknown_region_names_the_input_and_lists_regions() {
+    let out = dactl_cmd().args(["--region", "mars-1", "eval", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`mars-1`"), "{err}");
+    assert!(err.contains("eu-west-1"), "{err}");
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let out = dactl_cmd().args(["--region", "http://example.com", "eval", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("http://example.com"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_credentials_name_every_way_to_give_them() {
+    let out = dactl_cmd().args(["--region", "eu-west-1", "eval", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    for way in ["GENESYSCLOUD_OAUTHCLIENT_ID", "GENESYSCLOUD_OAUTHCLIENT_SECRET", "config.toml", "--sandbox"] {
+        assert!(err.contains(way), "missing {way} in: {err}");
+    }
+}
+
+#[test]
+fn sandbox_command_prints_its_url_first_and_serves() {
+    let mut child = dactl_cmd()
+        .args(["sandbox", "--actions", "7", "--seed", "3"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let url = first.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let actions: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{url}/sandbox/actions")).await.unwrap().json().await.unwrap()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(actions.as_array().unwrap().len(), 7);
+}
