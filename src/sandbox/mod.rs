@@ -279,8 +279,3 @@ mod tests {
         server.join().unwrap().unwrap();
     }
 }
-
-/// Serves until killed, printing the base URL as the first line of stdout (`dactl sandbox`).
-pub fn run_blocking(_options: SandboxOptions) -> anyhow::Result<()> {
-    todo!()
-}

@@ -68,6 +68,7 @@ impl ErrorMap {
             Error::RetryAfterTooLong {
                 retry_after,
                 correlation_id,
+                ..
             } => ErrorMap {
                 status,
                 code: "too.many.requests.retry.after".into(),
