@@ -4,11 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use dactl::config::Settings;
+use dactl::genesys::{Credentials, Target};
 use dactl::output::Printer;
 use dactl::sandbox::SandboxOptions;
 use dactl::script::{Host, ScriptError};
+use dactl::secret::Secret;
 use dactl::session::{Connection, Session, SessionOptions};
 use rhai::{Array, Dynamic, Map};
+
+use crate::support::{Org, diff};
 
 /// A fresh, empty folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -37,6 +42,31 @@ pub fn session(dry_run: bool) -> Session {
         options,
     )
     .expect("the sandbox session starts")
+}
+
+/// A host connected over HTTP to `org`, a sandbox the test can inspect directly.
+fn org_host(org: &Org, dry_run: bool) -> Host {
+    let settings = Settings {
+        target: Target::local(org.sandbox.base_url()),
+        credentials: Credentials::ClientCredentials {
+            client_id: "sandbox".into(),
+            client_secret: Secret::new("sandbox"),
+        },
+        rate_per_minute: 6000,
+        concurrency: 8,
+    };
+    let options = SessionOptions {
+        dry_run,
+        journal: Some(temp_dir("journal").join("journal.jsonl")),
+        rate_per_minute: 6000,
+        concurrency: 8,
+        printer: Printer::default(),
+    };
+    let session =
+        Session::connect(Connection::Remote(settings), options).expect("connects to the org");
+    let host = Host::new(session, Printer::default());
+    host.capture_prints(true);
+    host
 }
 
 /// A host on its own sandbox, with `print` output captured.
@@ -205,9 +235,21 @@ fn list_actions_reads_every_page_with_config_and_filters() {
 
 #[test]
 fn update_timeout_updates_then_reports_unchanged_and_verifies() {
-    let mut host = host();
+    let org = Org::seed();
+    let mut host = org_host(&org, false);
     let id = first_of_kind(&mut host, "standard");
+    let before = org.actions();
     let c = map(eval(&mut host, &format!("update_timeout(\"{id}\", 37)")));
+    // Only the timeout (and the version the platform bumps) changed, on that action only.
+    let changed = diff(&before, &org.actions());
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].0, id);
+    assert_eq!(
+        changed[0].1,
+        [".config.timeoutSeconds", ".version"],
+        "{changed:?}"
+    );
+    let writes = org.writes();
     assert_eq!(text(&c, "status"), "updated", "{c:?}");
     assert_eq!(c["after"].as_int().unwrap(), 37);
     for key in ["id", "name", "before", "after", "status", "reason"] {
@@ -218,6 +260,7 @@ fn update_timeout_updates_then_reports_unchanged_and_verifies() {
         &format!("update_timeout(fetch_action(\"{id}\"), \"37s\")"),
     ));
     assert_eq!(text(&again, "status"), "unchanged", "{again:?}");
+    assert_eq!(org.writes(), writes, "an unchanged action costs no write");
     assert!(
         eval(&mut host, &format!("verify(\"{id}\", 37)"))
             .as_bool()
@@ -228,13 +271,17 @@ fn update_timeout_updates_then_reports_unchanged_and_verifies() {
             .as_bool()
             .unwrap()
     );
-    let read = map(eval(&mut host, &format!("fetch_action(\"{id}\")")));
-    assert_eq!(read["timeout_seconds"].as_int().unwrap(), 37);
+    assert_eq!(
+        org.action(&id)["config"]["timeoutSeconds"],
+        37,
+        "the server holds the new timeout"
+    );
 }
 
 #[test]
 fn each_bad_timeout_throws_and_changes_nothing() {
-    let mut host = host();
+    let org = Org::seed();
+    let mut host = org_host(&org, false);
     let id = first_of_kind(&mut host, "standard");
     let before = map(eval(&mut host, &format!("fetch_action(\"{id}\")")))["version"].clone();
     for bad in [
@@ -352,7 +399,8 @@ fn update_timeouts_with_a_closure_decides_per_action() {
 
 #[test]
 fn dry_run_plans_and_writes_nothing() {
-    let mut host = Host::new(session(true), Printer::default());
+    let org = Org::seed();
+    let mut host = org_host(&org, true);
     assert!(eval(&mut host, "dry_run()").as_bool().unwrap());
     let id = first_of_kind(&mut host, "standard");
     let before = map(eval(&mut host, &format!("fetch_action(\"{id}\")")));
@@ -531,4 +579,127 @@ fn host_functions_without_a_session_say_so() {
     let mut host = offline();
     let e = caught(&mut host, "fetch_action(\"x\")");
     assert_eq!(text(&e, "code"), "no.session");
+}
+
+// -- Every example and script, through the host, against the sandbox ----------------------
+
+fn run_shipped(file: &str, args: &[(&str, &str)]) -> (Host, Dynamic) {
+    let mut host = host();
+    host.set_args(
+        args.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
+    let value = host
+        .run_file(&path)
+        .unwrap_or_else(|e| panic!("{file} failed:\n{e}"));
+    (host, value)
+}
+
+#[test]
+fn every_example_and_script_runs_with_its_effect() {
+    let (mut host, value) = run_shipped("examples/01-raise-one.rhai", &[]);
+    let change = map(value);
+    assert!(
+        ["updated", "unchanged"].contains(&text(&change, "status").as_str()),
+        "{change:?}"
+    );
+    let id = text(&change, "id");
+    assert_eq!(
+        map(eval(&mut host, &format!("fetch_action(\"{id}\")")))["timeout_seconds"]
+            .as_int()
+            .unwrap(),
+        30
+    );
+
+    let (mut host, value) = run_shipped("examples/02-list-and-filter.rhai", &[]);
+    let unset = eval(
+        &mut host,
+        "list_actions().filter(|a| a.timeout_seconds == ()).len()",
+    );
+    assert_eq!(value.as_int().unwrap(), unset.as_int().unwrap());
+    assert!(host.take_printed()[0].ends_with(" actions"));
+
+    let (mut host, value) = run_shipped("examples/03-conditional-raise.rhai", &[]);
+    assert!(value.is_array());
+    let low = eval(
+        &mut host,
+        "let c = list_actions()[0].category;
+         list_actions(#{category: c}).filter(|a| a.kind == \"standard\" && (a.timeout_seconds == () || a.timeout_seconds < 20)).len()",
+    );
+    assert_eq!(
+        low.as_int().unwrap(),
+        0,
+        "every standard action of the category is at 20 s or more"
+    );
+
+    let (host, value) = run_shipped("examples/04-catching-errors.rhai", &[]);
+    assert_eq!(value.to_string(), "skipped");
+    let printed = host.take_printed();
+    assert!(printed[0].contains("status 404"), "{printed:?}");
+    assert!(printed[1].contains("5000ms"), "{printed:?}");
+
+    let (_, value) = run_shipped("examples/05-backoff.rhai", &[]);
+    assert!(value.as_int().unwrap() >= 1);
+
+    let (mut host, value) = run_shipped(
+        "examples/06-args.rhai",
+        &[("name", "Order"), ("target", "45s")],
+    );
+    let changes = value.try_cast::<Array>().unwrap();
+    assert!(!changes.is_empty());
+    for c in changes
+        .into_iter()
+        .map(map)
+        .filter(|c| text(c, "status") == "updated")
+    {
+        assert_eq!(
+            map(eval(
+                &mut host,
+                &format!("fetch_action(\"{}\")", text(&c, "id"))
+            ))["timeout_seconds"]
+                .as_int()
+                .unwrap(),
+            45
+        );
+    }
+
+    let (mut host, value) = run_shipped(
+        "scripts/raise-timeouts.rhai",
+        &[("target", "25"), ("below", "25")],
+    );
+    assert!(value.is_array());
+    let below = eval(
+        &mut host,
+        "list_actions().filter(|a| a.kind == \"standard\" && (a.timeout_seconds == () || a.timeout_seconds < 25)).len()",
+    );
+    assert_eq!(below.as_int().unwrap(), 0);
+
+    let (mut host, value) = run_shipped("scripts/report-timeouts.rhai", &[]);
+    let total = eval(&mut host, "list_actions(#{include_auth: true}).len()")
+        .as_int()
+        .unwrap();
+    assert_eq!(value.as_int().unwrap(), total);
+    let lines = host.take_printed();
+    assert_eq!(lines.len() as i64, total);
+    // One line per action, each naming its kind. (The field separator is not asserted: the script
+    // writes `\t` inside a backtick string, which Rhai keeps as the two characters.)
+    let kinds = ["standard", "static", "custom_auth", "function"];
+    assert!(
+        lines.iter().all(|l| kinds.iter().any(|k| l.contains(k))),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn readme_documents_every_registered_function() {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let host = offline();
+    let docs = host.function_docs();
+    assert!(docs.len() >= 8, "{docs:?}");
+    for doc in docs {
+        assert!(readme.contains(&format!("{}(", doc.name)), "README does not document `{}`", doc.name);
+    }
+    assert!(readme.contains("ARGS"));
 }

@@ -3,7 +3,7 @@
 use rhai::plugin::*;
 
 use crate::config::Settings;
-use crate::genesys::Credentials;
+use crate::genesys::{Credentials, Target};
 use crate::script::convert;
 use crate::script::errors::{api, throw};
 use crate::script::state;
@@ -51,23 +51,38 @@ pub mod auth_functions {
         }
         let client_id = convert::opt_string("auth", &options, "client_id")?;
         let client_secret = convert::opt_string("auth", &options, "client_secret")?;
-        let mut settings = match (&client_id, &client_secret) {
+        let settings = match (client_id, client_secret) {
             (Some(_), None) | (None, Some(_)) => {
                 return throw(
                     "invalid.argument",
                     "`auth` needs both `client_id` and `client_secret`, or neither (then they come from the profile or environment).",
                 );
             }
-            _ => {
+            // Credentials given here: only the target is needed, so a missing profile or
+            // environment is no error. Without a region, stay where the session is.
+            (Some(client_id), Some(secret)) => {
+                let target = match &inputs.environment {
+                    Some(region) => Target::parse(region),
+                    None => {
+                        let here = state.session()?.authenticate().or_else(|e| api(&e))?;
+                        Target::parse(here.region.as_deref().unwrap_or(&here.api_base))
+                    }
+                }
+                .or_else(|e| throw("invalid.settings", e.to_string()))?;
+                Settings {
+                    target,
+                    credentials: Credentials::ClientCredentials {
+                        client_id,
+                        client_secret: Secret::new(secret),
+                    },
+                    rate_per_minute: inputs.rate_per_minute,
+                    concurrency: inputs.concurrency,
+                }
+            }
+            (None, None) => {
                 Settings::resolve(&inputs).or_else(|e| throw("invalid.settings", e.to_string()))?
             }
         };
-        if let (Some(client_id), Some(secret)) = (client_id, client_secret) {
-            settings.credentials = Credentials::ClientCredentials {
-                client_id,
-                client_secret: Secret::new(secret),
-            };
-        }
         {
             let Ok(mut guard) = state.session.try_write() else {
                 return throw(
