@@ -694,12 +694,18 @@ fn every_example_and_script_runs_with_its_effect() {
 
 #[test]
 fn readme_documents_every_registered_function() {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
     let host = offline();
     let docs = host.function_docs();
     assert!(docs.len() >= 8, "{docs:?}");
     for doc in docs {
-        assert!(readme.contains(&format!("{}(", doc.name)), "README does not document `{}`", doc.name);
+        assert!(
+            readme.contains(&format!("{}(", doc.name)),
+            "README does not document `{}`",
+            doc.name
+        );
     }
     assert!(readme.contains("ARGS"));
 }

@@ -309,6 +309,20 @@ fn imports_in(text: &str) -> Vec<String> {
     found
 }
 
+/// The first sentence of the first paragraph, on one line (doc comments wrap at 100 columns).
+fn first_sentence(lines: &[String]) -> String {
+    let paragraph: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let text = paragraph.join(" ");
+    match text.find(". ") {
+        Some(end) => text[..=end].to_owned(),
+        None => text,
+    }
+}
+
 /// Reads the host functions' metadata (doc comments included) back out of the engine.
 fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
     let Ok(json) = engine.gen_fn_metadata_to_json(false) else {
@@ -353,15 +367,17 @@ fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
         let doc = lines.join("\n").trim().to_owned();
         docs.push(FunctionDoc {
             signature: format!("{name}({}){returns}", params.join(", ")),
-            summary: lines.first().cloned().unwrap_or_default(),
+            summary: first_sentence(&lines),
             doc,
             name,
         });
     }
+    let arity = |d: &FunctionDoc| d.signature.matches(',').count();
     docs.sort_by(|a, b| {
         a.name
             .cmp(&b.name)
-            .then(a.signature.len().cmp(&b.signature.len()))
+            .then(arity(a).cmp(&arity(b)))
+            .then(a.signature.cmp(&b.signature))
     });
     docs
 }

@@ -11,8 +11,8 @@ use crate::script::state;
 pub mod action_functions {
     use rhai::{Array, EvalAltResult, Map, NativeCallContext};
 
-    /// Reads one action (config included) and returns an action map:
-    /// `#{id, name, category, integration_id, version, secure, timeout_seconds, kind, config}`.
+    /// Reads one action, config included, as an action map. The map is `#{id, name, category,
+    /// integration_id, version, secure, timeout_seconds, kind, config}`.
     /// `timeout_seconds` is `()` when unset; `kind` is `"standard"`, `"static"`, `"custom_auth"` or
     /// `"function"`. Throws an error map (`e.status == 404`) when there is no such action.
     ///
@@ -42,7 +42,7 @@ pub mod action_functions {
         list_with(ctx, Map::new())
     }
 
-    /// Lists actions matching the options, as an array of action maps. Options (all optional):
+    /// Lists the actions matching the options, as an array of action maps. Options (all optional):
     /// `category` (exact), `name` (partial match), `ids` (an array of ids), `secure` (bool),
     /// `include_auth` (bool: also custom authentication actions).
     ///

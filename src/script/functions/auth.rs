@@ -25,7 +25,7 @@ pub mod auth_functions {
         Ok(convert::auth_info(&info).cast::<Map>())
     }
 
-    /// Connects with other settings, authenticates, and returns `#{region, api_base, expires_in}`.
+    /// Connects with other settings and authenticates. Returns `#{region, api_base, expires_in}`.
     /// Options (all optional): `region` (region name, domain or local URL), `profile` (a profile
     /// in `~/.gc/config.toml`), `client_id` and `client_secret` (both or neither).
     ///
@@ -105,8 +105,8 @@ pub mod auth_functions {
         auth_now(ctx)
     }
 
-    /// `true` when writes are only planned (`--dry-run`, or `:dry-run on` in the REPL): changes
-    /// come back with status `"planned"` and nothing is written.
+    /// `true` when changes are only planned, not written. Set by `--dry-run` (or `:dry-run on`
+    /// in the REPL); changes then come back with status `"planned"`.
     ///
     /// Example: `if dry_run() { print("dry run: nothing will change"); }`
     #[rhai_fn(return_raw)]

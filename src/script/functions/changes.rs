@@ -110,8 +110,8 @@ fn after_bulk(state: &Shared, changes: Vec<Change>) -> R<Vec<Change>> {
 pub mod change_functions {
     use rhai::{Array, FnPtr};
 
-    /// Sets one action's timeout and returns a change map `#{id, name, before, after, status,
-    /// reason}`. `status` is `"updated"`, `"unchanged"` (already at that value: nothing written),
+    /// Sets one action's timeout and returns a change map. The map is `#{id, name, before, after,
+    /// status, reason}`; `status` is `"updated"`, `"unchanged"` (already at that value: nothing written),
     /// `"planned"` (dry run), `"skipped"` or `"failed"` (both with a `reason`). `timeout` is
     /// seconds (`30`) or a string with a unit (`"30s"`, `"45000ms"`, `"1m"`); bad values throw.
     /// Uses the safe read-modify-write: full config, current version, retried on a version conflict.
@@ -136,8 +136,7 @@ pub mod change_functions {
         Ok(convert::change(change).cast::<Map>())
     }
 
-    /// Sets the same timeout on many actions (action maps or ids) and returns an array of change
-    /// maps. Runs concurrently within `--rate` and `--concurrency`; unchanged actions cost no write.
+    /// Sets one timeout on many actions (action maps or ids) and returns the change maps. Runs concurrently within `--rate` and `--concurrency`; unchanged actions cost no write.
     ///
     /// Example: `let changes = update_timeouts(list_actions(#{category: "CRM"}), "45s");`
     #[rhai_fn(name = "update_timeouts", return_raw)]
@@ -153,9 +152,10 @@ pub mod change_functions {
         Ok(convert::changes(&failed).cast::<Array>())
     }
 
-    /// Calls `decide` with each action map and sets the timeout it returns; returning `()` leaves
-    /// the action alone. After a version conflict `decide` is called again with the fresh action.
-    /// A value `decide` returns that is not a valid timeout fails that action with the reason.
+    /// Sets a timeout per action, decided by a closure, and returns the change maps. `decide` gets
+    /// each action map and returns a timeout, or `()` to leave the action alone. After a version conflict `decide` is
+    /// called again with the fresh action. A value `decide` returns that is not a valid timeout
+    /// fails that action with the reason.
     ///
     /// Example: `update_timeouts(list_actions(), |a| if a.timeout_seconds < 10 { 10 } else { () });`
     #[rhai_fn(name = "update_timeouts", return_raw)]
@@ -184,8 +184,8 @@ pub mod change_functions {
         Ok(convert::changes(&failed).cast::<Array>())
     }
 
-    /// Reads the action back and returns `true` when its timeout is `timeout` (for a function
-    /// data action, its function timeout).
+    /// Reads one action back and returns `true` when its timeout is `timeout`. For a function
+    /// data action, its function timeout is compared.
     ///
     /// Example: `if !verify("c0ffee00-0000-4000-8000-000000000001", 30) { throw "not applied"; }`
     #[rhai_fn(name = "verify", return_raw)]
@@ -205,8 +205,8 @@ pub mod change_functions {
         Ok(current == Some(i64::from(timeout.0)))
     }
 
-    /// Reads back the actions of a change list (from `update_timeouts`) in batches of 50 and
-    /// returns `#{ok, checked, mismatches}`; each mismatch is `#{id, expected, found}`. Only
+    /// Reads a change list back (50 actions per request) and returns `#{ok, checked, mismatches}`.
+    /// The list is what `update_timeouts` returned; each mismatch is `#{id, expected, found}`. Only
     /// `"updated"` and `"unchanged"` changes are checked: nothing else was meant to be in place.
     ///
     /// Example: `let v = verify(changes); if !v.ok { print(v.mismatches); }`

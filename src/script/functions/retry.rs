@@ -74,9 +74,10 @@ fn run(ctx: &NativeCallContext, f: &FnPtr, plan: Plan) -> R<Dynamic> {
 
 #[export_module]
 pub mod retry_functions {
-    /// Calls `f` and, when it throws a retryable error (429, 502/503/504, version conflict,
-    /// connection), calls it again after a growing, jittered wait: up to 5 retries, 500 ms
-    /// doubling to at most 30 s. Returns `f`'s value or throws its last error.
+    /// Calls `f`, retrying it after growing waits while it throws retryable errors. Retryable:
+    /// 429, 502/503/504, version conflict, connection (the error map's `retryable`). Up to 5
+    /// retries, 500 ms doubling to at most 30 s, with jitter. Returns `f`'s value or throws its
+    /// last error.
     ///
     /// Example: `let a = backoff(|| fetch_action("c0ffee00-0000-4000-8000-000000000001"));`
     #[rhai_fn(name = "backoff", return_raw)]
@@ -84,8 +85,8 @@ pub mod retry_functions {
         run(&ctx, &f, Plan::default())
     }
 
-    /// `backoff` with options `#{retries, base_ms, max_ms}` (each optional; defaults 5, 500 and
-    /// 30000).
+    /// `backoff` with options `#{retries, base_ms, max_ms}`. Each is optional; the defaults are
+    /// 5, 500 and 30000.
     ///
     /// Example: `backoff(|| update_timeout(id, 30), #{retries: 3, base_ms: 200, max_ms: 2000});`
     #[rhai_fn(name = "backoff", return_raw)]
