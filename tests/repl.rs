@@ -147,11 +147,14 @@ fn values_print_as_tables_and_summaries() {
 // These need the CLI wiring (`dactl --sandbox repl`) from main.
 
 fn spawn_repl() -> rexpect::session::PtySession {
-    let data = temp_dir("pty-data");
+    spawn_repl_with(&temp_dir("pty-data"))
+}
+
+fn spawn_repl_with(data: &std::path::Path) -> rexpect::session::PtySession {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dactl"));
     command
         .args(["--sandbox", "repl"])
-        .env("XDG_DATA_HOME", &data)
+        .env("XDG_DATA_HOME", data)
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
     let mut p =
@@ -200,6 +203,30 @@ fn pty_ctrl_c_stops_a_long_loop_and_the_prompt_returns() {
     p.send_line("n > 0").unwrap();
     p.exp_string("true")
         .expect("the REPL survived with its variables");
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn pty_history_is_kept_across_sessions() {
+    let data = temp_dir("pty-history");
+    let mut p = spawn_repl_with(&data);
+    p.send_line("let remembered_value = 7").unwrap();
+    p.exp_string("dactl> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    let saved = std::fs::read_to_string(data.join("dactl/history.txt")).expect("history file");
+    assert!(saved.contains("let remembered_value = 7"), "{saved}");
+
+    let mut p = spawn_repl_with(&data);
+    p.send_control('p').unwrap(); // the previous history entry, like Up
+    p.exp_string("remembered_value")
+        .expect("the entry is recalled");
+    p.send_line("").unwrap();
+    p.exp_string("dactl> ").unwrap();
+    p.send_line("remembered_value * 6").unwrap();
+    p.exp_string("42")
+        .expect("the entry from the last session ran again");
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
