@@ -709,3 +709,59 @@ fn readme_documents_every_registered_function() {
     }
     assert!(readme.contains("ARGS"));
 }
+
+#[test]
+fn an_error_inside_an_imported_function_points_into_that_file() {
+    let dir = temp_dir("import-error");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("lib/checks.rhai"),
+        "fn must_be_small(x) {\n    if x > 10 { throw `too big: ${x}`; }\n    x\n}\n",
+    )
+    .unwrap();
+    let script = dir.join("main.rhai");
+    std::fs::write(
+        &script,
+        "import \"lib/checks\" as checks;\nchecks::must_be_small(3);\nchecks::must_be_small(30);\n",
+    )
+    .unwrap();
+    let mut host = offline();
+    let e = host.run_file(&script).unwrap_err();
+    assert!(e.rendered.contains("too big: 30"), "{e}");
+    assert!(e.rendered.contains("checks.rhai:2:"), "{e}");
+    assert!(e.rendered.contains("if x > 10 { throw"), "{e}");
+    assert!(e.rendered.contains("must_be_small"), "{e}");
+}
+
+#[test]
+fn entry_points_return_exit_codes() {
+    let dir = temp_dir("entry");
+    let good = dir.join("good.rhai");
+    let bad = dir.join("bad.rhai");
+    std::fs::write(
+        &good,
+        "#!/usr/bin/env -S dactl run\nlet t = parse_int(ARGS.target); t\n",
+    )
+    .unwrap();
+    std::fs::write(&bad, "let = 1;\n").unwrap();
+    let printer = Printer::default();
+    assert_eq!(
+        dactl::script::check(std::slice::from_ref(&good), &printer),
+        0
+    );
+    assert_eq!(
+        dactl::script::check(&[good.clone(), bad.clone()], &printer),
+        1
+    );
+
+    let mut host = offline();
+    let args = BTreeMap::from([("target".to_owned(), "30".to_owned())]);
+    assert_eq!(dactl::script::run(&mut host, &good, args), 0);
+    assert_eq!(
+        dactl::script::run(&mut host, &good, BTreeMap::new()),
+        1,
+        "ARGS.target is missing"
+    );
+    assert_eq!(dactl::script::eval(&mut host, "1 + 1"), 0);
+    assert_eq!(dactl::script::eval(&mut host, "nope()"), 1);
+}

@@ -30,7 +30,7 @@ pub fn history_path() -> Option<PathBuf> {
 
 /// `dactl repl`: runs until `:quit` or Ctrl-D and returns the exit code (0, or 1 when the
 /// terminal could not be used).
-pub fn run(host: Host) -> i32 {
+pub fn run(host: Host) -> u8 {
     let printer = host.printer().clone();
     let flag = host.interrupt_flag();
     let mut core = ReplCore::new(host);

@@ -20,7 +20,6 @@ mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -259,8 +258,21 @@ impl Host {
         let message = errors::describe(inner);
         let (shown_name, shown_text) = match source.filter(|s| s != name) {
             Some(src) => {
-                let file = std::fs::read_to_string(&src).unwrap_or_default();
-                (src, strip_shebang(&file))
+                // Rhai names a module by its import path (`lib/common`): find the file the way
+                // the resolver did, beside the importing script, with the `.rhai` extension.
+                let dir = Path::new(name).parent().unwrap_or(Path::new(""));
+                let candidates = [
+                    PathBuf::from(&src),
+                    dir.join(&src).with_extension("rhai"),
+                    PathBuf::from(&src).with_extension("rhai"),
+                ];
+                match candidates.iter().find(|p| p.is_file()) {
+                    Some(path) => {
+                        let file = std::fs::read_to_string(path).unwrap_or_default();
+                        (path.display().to_string(), strip_shebang(&file))
+                    }
+                    None => (src, String::new()),
+                }
             }
             None => (name.to_owned(), text.to_owned()),
         };
@@ -382,20 +394,25 @@ fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
     docs
 }
 
+/// Exit codes of the entry points (the same as `app`'s).
+pub const EXIT_SUCCESS: u8 = 0;
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 /// `dactl run FILE`: runs the script with `ARGS`, prints errors, and returns the exit code
-/// (0 success, 1 script error, 130 interrupted).
-pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> ExitCode {
+/// (0 success, 1 script error, 130 interrupted by Ctrl-C).
+pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
     host.set_args(args);
     let _ = install_ctrl_c(host.interrupt_flag());
     match host.run_file(path) {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(_) => EXIT_SUCCESS,
         Err(e) => fail(&e),
     }
 }
 
 /// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (JSON with
-/// `--json`), returning the exit code.
-pub fn eval(host: &mut Host, source: &str) -> ExitCode {
+/// `--json`), returning the exit code (as `run`).
+pub fn eval(host: &mut Host, source: &str) -> u8 {
     let _ = install_ctrl_c(host.interrupt_flag());
     match host.eval_named("<eval>", source) {
         Ok(value) => {
@@ -404,7 +421,7 @@ pub fn eval(host: &mut Host, source: &str) -> ExitCode {
             } else if let Some(text) = render::value(&value) {
                 host.printer().data(&text);
             }
-            ExitCode::SUCCESS
+            EXIT_SUCCESS
         }
         Err(e) => fail(&e),
     }
@@ -412,7 +429,7 @@ pub fn eval(host: &mut Host, source: &str) -> ExitCode {
 
 /// `dactl check FILE...`: compiles each file and its imports without running anything; prints
 /// every error, returns 1 when any file failed.
-pub fn check(paths: &[PathBuf], printer: &Printer) -> ExitCode {
+pub fn check(paths: &[PathBuf], printer: &Printer) -> u8 {
     let host = Host::offline(printer.clone());
     let mut failed = 0;
     for path in paths {
@@ -427,18 +444,18 @@ pub fn check(paths: &[PathBuf], printer: &Printer) -> ExitCode {
     if failed > 0 {
         let plural = if failed == 1 { "script" } else { "scripts" };
         eprintln!("error: {failed} {plural} failed the check.");
-        ExitCode::FAILURE
+        EXIT_FAILURE
     } else {
-        ExitCode::SUCCESS
+        EXIT_SUCCESS
     }
 }
 
-fn fail(error: &ScriptError) -> ExitCode {
+fn fail(error: &ScriptError) -> u8 {
     eprintln!("{}", error.rendered);
     if error.interrupted {
-        ExitCode::from(130)
+        EXIT_INTERRUPTED
     } else {
-        ExitCode::FAILURE
+        EXIT_FAILURE
     }
 }
 
