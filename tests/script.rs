@@ -765,3 +765,46 @@ fn entry_points_return_exit_codes() {
     assert_eq!(dactl::script::eval(&mut host, "1 + 1"), 0);
     assert_eq!(dactl::script::eval(&mut host, "nope()"), 1);
 }
+
+// -- The real binary: `dactl run`, `eval`, `check` (needs the CLI wiring from main) ----------
+
+#[test]
+fn dactl_run_eval_and_check_against_an_org() {
+    let org = Org::seed();
+    let out = org.dactl(&[
+        "eval",
+        "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds != 30)[0].id",
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let id = crate::support::stdout(&out)
+        .trim()
+        .trim_matches('"')
+        .to_owned();
+    assert_ne!(org.action(&id)["config"]["timeoutSeconds"], 30);
+    let example = format!("{}/examples/01-raise-one.rhai", env!("CARGO_MANIFEST_DIR"));
+    let out = org.dactl(&["run", &example, "--arg", &format!("id={id}")]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(org.action(&id)["config"]["timeoutSeconds"], 30);
+
+    let out = org.dactl(&["eval", &format!("fetch_action(\"{id}\").timeout_seconds")]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(crate::support::stdout(&out).trim(), "30");
+
+    let out = org.dactl(&["eval", "fetch_action(\"no-such-action\")"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = crate::support::stderr(&out);
+    assert!(
+        err.contains("404") && err.contains("no-such-action") && err.contains("<eval>:1:1"),
+        "{err}"
+    );
+
+    let bad = temp_dir("check").join("bad.rhai");
+    std::fs::write(&bad, "let x = ;\n").unwrap();
+    let out = org.dactl(&["check", &example, bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&out).contains("bad.rhai:1:"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+}
