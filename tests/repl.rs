@@ -29,6 +29,18 @@ fn tab_completes_host_functions_keywords_and_variables() {
     core.handle("let threshold_seconds = 10;");
     assert_eq!(core.complete("print(thresh", 12).1, ["threshold_seconds"]);
     assert_eq!(core.complete(":he", 3).1, [":help"]);
+    assert_eq!(
+        core.complete(":help upd", 9),
+        (
+            6,
+            vec!["update_timeout".to_owned(), "update_timeouts".to_owned()]
+        )
+    );
+    assert_eq!(
+        core.complete("a.timeout_s", 11),
+        (2, vec!["timeout_seconds".to_owned()])
+    );
+    assert!(core.handle(":help ARGS").output.contains("--arg key=value"));
     assert_eq!(core.hint("fetch_a", 7).as_deref(), Some("ction(id)"));
 }
 

@@ -55,6 +55,45 @@ pub const KEYWORDS: &[&str] = &[
     "parse_int",
 ];
 
+/// Fields of the maps host functions return, and the methods most used on them: completed
+/// after a `.`.
+pub const FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "category",
+    "integration_id",
+    "version",
+    "secure",
+    "timeout_seconds",
+    "kind",
+    "config",
+    "before",
+    "after",
+    "status",
+    "reason",
+    "ok",
+    "checked",
+    "mismatches",
+    "region",
+    "api_base",
+    "expires_in",
+    "code",
+    "message",
+    "action_id",
+    "correlation_id",
+    "retryable",
+    "len",
+    "filter",
+    "map",
+    "reduce",
+    "contains",
+    "sort",
+    "keys",
+    "values",
+    "push",
+    "is_empty",
+];
+
 /// The REPL commands, for completion and `:help`.
 pub const COMMANDS: &[(&str, &str)] = &[
     (
@@ -126,11 +165,25 @@ impl Words {
                 .collect();
             return (start, found);
         }
+        if let Some(rest) = line[..pos].strip_prefix(":help ") {
+            let start = pos - rest.len();
+            let found = self
+                .functions
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| n.starts_with(rest))
+                .collect::<BTreeSet<_>>();
+            return (start, found.into_iter().collect());
+        }
         let inside = input::in_string(line, pos);
         let start = input::word_start(line, pos, inside);
         let prefix = &line[start..pos];
         let mut found = BTreeSet::new();
-        if inside {
+        if !inside && line[..start].ends_with('.') {
+            // After a dot: the fields of action and change maps, and common methods.
+            let fields = FIELDS.iter().filter(|f| f.starts_with(prefix));
+            found.extend(fields.map(|f| f.to_string()));
+        } else if inside {
             found.extend(
                 self.actions
                     .iter()
@@ -282,6 +335,11 @@ impl ReplCore {
 
     fn help_for(&self, name: &str) -> Reply {
         let name = name.trim_end_matches("()");
+        if name == crate::script::ARGS {
+            return Reply::out(
+                "ARGS\n\n  A constant map of the `--arg key=value` pairs given to `dactl run`; values are\n  strings. Test for a key with `\"key\" in ARGS`.\n\n  Example: `let target = if \"target\" in ARGS { ARGS.target } else { \"30s\" };`",
+            );
+        }
         let docs: Vec<FunctionDoc> = self
             .host
             .function_docs()
