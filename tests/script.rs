@@ -261,6 +261,16 @@ fn update_timeout_updates_then_reports_unchanged_and_verifies() {
     ));
     assert_eq!(text(&again, "status"), "unchanged", "{again:?}");
     assert_eq!(org.writes(), writes, "an unchanged action costs no write");
+    // A stale action map (read before the write) is read again, not written blindly.
+    let _ = eval(
+        &mut host,
+        &format!("let stale = fetch_action(\"{id}\"); update_timeout(stale, 39);"),
+    );
+    let writes = org.writes();
+    let third = map(eval(&mut host, "update_timeout(stale, 39)"));
+    assert_eq!(text(&third, "status"), "unchanged", "{third:?}");
+    assert_eq!(org.writes(), writes, "no write, not even a conflicting one");
+    let _ = eval(&mut host, &format!("update_timeout(\"{id}\", 37)"));
     assert!(
         eval(&mut host, &format!("verify(\"{id}\", 37)"))
             .as_bool()

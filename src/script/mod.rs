@@ -216,9 +216,10 @@ impl Host {
 
     /// Ids and names of the actions read so far (for completion).
     pub fn seen_actions(&self) -> Vec<(String, Option<String>)> {
-        let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.values()
-            .map(|i| (i.action.id.clone(), i.action.name.clone()))
+        let labels = self.state.labels.lock().unwrap_or_else(|e| e.into_inner());
+        labels
+            .iter()
+            .map(|(id, name)| (id.clone(), name.clone()))
             .collect()
     }
 

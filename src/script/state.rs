@@ -24,6 +24,8 @@ pub struct HostState {
     /// action that was read (config included) rather than the script's copy of it, and the REPL
     /// completes their ids and names.
     pub seen: Mutex<BTreeMap<String, ActionInfo>>,
+    /// Ids and names of every action seen, for completion (outlives `seen` entries made stale).
+    pub labels: Mutex<BTreeMap<String, Option<String>>>,
     /// Where `auth(#{...})` starts from: the CLI's inputs (rate, concurrency, profile).
     pub inputs: Mutex<Inputs>,
     /// When set, `print` output is collected here instead of printed (for in-process tests).
@@ -39,6 +41,7 @@ impl HostState {
             printer,
             interrupt: Arc::new(AtomicBool::new(false)),
             seen: Mutex::new(BTreeMap::new()),
+            labels: Mutex::new(BTreeMap::new()),
             inputs: Mutex::new(Inputs {
                 rate_per_minute: 300,
                 concurrency: 8,
@@ -66,8 +69,19 @@ impl HostState {
 
     pub fn remember(&self, infos: &[ActionInfo]) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
         for info in infos {
             seen.insert(info.action.id.clone(), info.clone());
+            labels.insert(info.action.id.clone(), info.action.name.clone());
+        }
+    }
+
+    /// Forgets the stored copies of actions that were just written: the next use reads them
+    /// fresh instead of failing on a version conflict first.
+    pub fn forget(&self, ids: impl IntoIterator<Item = String>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            seen.remove(&id);
         }
     }
 

@@ -100,6 +100,8 @@ fn apply_fixed(state: &Shared, infos: Vec<ActionInfo>, timeout: Timeout) -> R<Ve
 }
 
 fn after_bulk(state: &Shared, changes: Vec<Change>) -> R<Vec<Change>> {
+    let written = changes.iter().filter(|c| c.status == Status::Updated);
+    state.forget(written.map(|c| c.id.clone()));
     if state.interrupted() {
         return Err(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into());
     }
