@@ -184,7 +184,9 @@ fn pty_tab_completes_fetch_a() {
     p.exp_string("ction")
         .expect("Tab completes to fetch_action");
     p.send_line("(\"no-such-action\")").unwrap();
-    p.exp_string("404").expect("the 404 error");
+    // Only the completed name reaches the API: `fetch_a(...)` would be "function not found".
+    p.exp_string("status 404")
+        .expect("the 404 error of fetch_action");
     p.exp_string("dactl> ").unwrap();
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
