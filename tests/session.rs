@@ -107,6 +107,16 @@ impl Run {
             .sum()
     }
 
+    /// Answers with an injected fault status (429, 503).
+    pub fn faults(&self) -> u64 {
+        let stats = self.json(self.http.get(format!("{}/sandbox/stats", self.url())));
+        let requests = stats["requests"].as_array().unwrap().iter();
+        requests
+            .filter(|r| matches!(r["status"].as_u64(), Some(429 | 503)))
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    }
+
     /// Writes of any kind the API received.
     pub fn writes(&self) -> u64 {
         self.count(|method, route| {
@@ -404,7 +414,7 @@ fn verify_reports_mismatches() {
 #[test]
 fn faults_do_not_stop_a_bulk_run() {
     let sandbox = SandboxOptions {
-        actions: Some(60),
+        actions: Some(80),
         fault_rate: 0.2,
         seed: 7,
         ..SandboxOptions::default()
@@ -414,23 +424,54 @@ fn faults_do_not_stop_a_bulk_run() {
         include_config: true,
         ..ActionQuery::default()
     };
-    let targets: Vec<ActionInfo> = run
-        .session
-        .list_actions(&query)
-        .unwrap()
-        .into_iter()
+    let listed = run.session.list_actions(&query).unwrap();
+    let targets: Vec<ActionInfo> = listed
+        .iter()
         .filter(|a| a.kind == Kind::Standard)
+        .cloned()
         .collect();
+    let functions: Vec<ActionInfo> = listed
+        .iter()
+        .filter(|a| a.kind == Kind::Function)
+        .cloned()
+        .collect();
+    assert!(!functions.is_empty());
     let stored = run.stored();
-    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(33)));
+    let mut decide = |a: &ActionInfo| {
+        Ok(Some(if a.kind == Kind::Function {
+            Timeout(12)
+        } else {
+            Timeout(33)
+        }))
+    };
     let changes = run.session.update_timeouts(targets.clone(), &mut decide);
-    for change in &changes {
-        assert!(
-            matches!(change.status, Status::Updated | Status::Unchanged),
+    let function_changes = run.session.update_timeouts(functions.clone(), &mut decide);
+    // A write whose answer was lost but which landed still counts as updated, with the
+    // timeout from before it as `before`.
+    for (info, change) in targets.iter().zip(&changes) {
+        let expected = if timeout_of(info) == Some(33) {
+            Status::Unchanged
+        } else {
+            Status::Updated
+        };
+        assert_eq!(
+            (change.status, change.before),
+            (expected, timeout_of(info)),
             "{change:?}"
         );
     }
+    for change in &function_changes {
+        let expected = if change.before.unwrap_or(15) == 12 {
+            Status::Unchanged
+        } else {
+            Status::Updated
+        };
+        assert_eq!(change.status, expected, "{change:?}");
+    }
+    assert!(run.faults() > 5, "the sandbox injected faults");
     let verification = run.session.verify(&changes).unwrap();
+    assert!(verification.ok, "{verification:?}");
+    let verification = run.session.verify(&function_changes).unwrap();
     assert!(verification.ok, "{verification:?}");
     // Every other field is as it was.
     let after = run.stored();
@@ -443,6 +484,11 @@ fn faults_do_not_stop_a_bulk_run() {
                     .as_object_mut()
                     .unwrap()
                     .remove("timeoutSeconds");
+                v.as_object_mut().unwrap().remove("version");
+            }
+        }
+        if functions.iter().any(|t| t.action.id == a["id"]) {
+            for v in [&mut a, &mut b] {
                 v.as_object_mut().unwrap().remove("version");
             }
         }
