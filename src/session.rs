@@ -12,10 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 use url::Url;
 
-use crate::change::{ActionInfo, Change, Engine, EngineOptions, Timeout, Verification, run_rounds};
+use crate::change::{
+    ActionInfo, Change, Engine, EngineOptions, Outcome, Timeout, Verification, refusal, run_rounds,
+};
 use crate::config::Settings;
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
 use crate::output::Printer;
@@ -252,9 +255,37 @@ impl Session {
         decide: &mut Decide<'_>,
     ) -> Vec<Change> {
         let engine = &self.engine;
-        run_rounds(targets, decide, engine.max_attempts(), |planned| {
-            self.runtime.block_on(engine.apply(planned))
-        })
+        // Counts finished changes; hidden (never drawn) unless stderr is a terminal.
+        let progress = if self.printer.shows_progress() && targets.len() > 1 {
+            let bar = ProgressBar::new(targets.len() as u64);
+            let style =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} actions, {per_sec}, ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let observe = |outcome: &Outcome| {
+            if matches!(outcome, Outcome::Done(_)) {
+                progress.inc(1);
+            }
+        };
+        // Changes that end without an apply: refused kinds now, undecided ones as decided.
+        progress.inc(targets.iter().filter(|t| refusal(t.kind).is_some()).count() as u64);
+        let mut decide = |info: &ActionInfo| {
+            let decision = decide(info);
+            if !matches!(decision, Ok(Some(_))) {
+                progress.inc(1);
+            }
+            decision
+        };
+        let changes = run_rounds(targets, &mut decide, engine.max_attempts(), |planned| {
+            self.runtime
+                .block_on(engine.apply_observed(planned, &observe))
+        });
+        progress.finish_and_clear();
+        changes
     }
 
     /// One action to one timeout (conflicts handled as in `update_timeouts`).

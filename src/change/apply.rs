@@ -109,9 +109,22 @@ fn landed(fresh: &Action, sent: &UpdateActionInput, target: Timeout) -> bool {
 impl Engine {
     /// Applies decided changes concurrently (at most `concurrency` at once); results in input order.
     pub async fn apply(&self, planned: Vec<Planned>) -> Vec<Outcome> {
+        self.apply_observed(planned, &|_| {}).await
+    }
+
+    /// `apply`, calling `observe` as each change ends (for a progress bar).
+    pub async fn apply_observed(
+        &self,
+        planned: Vec<Planned>,
+        observe: &(dyn Fn(&Outcome) + Sync),
+    ) -> Vec<Outcome> {
         let mut results: Vec<(usize, Outcome)> =
             futures::stream::iter(planned.into_iter().enumerate())
-                .map(|(index, p)| async move { (index, self.apply_one(p).await) })
+                .map(|(index, p)| async move {
+                    let outcome = self.apply_one(p).await;
+                    observe(&outcome);
+                    (index, outcome)
+                })
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
