@@ -17,7 +17,8 @@ use tokio::runtime::Runtime;
 use url::Url;
 
 use crate::change::{
-    ActionInfo, Change, Engine, EngineOptions, Outcome, Timeout, Verification, refusal, run_rounds,
+    ActionInfo, Change, Engine, EngineOptions, Outcome, Status, Timeout, Verification, refusal,
+    run_rounds,
 };
 use crate::config::Settings;
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
@@ -299,6 +300,21 @@ impl Session {
         self.runtime.block_on(self.engine.verify(changes))
     }
 
+    /// Whether one action now has `timeout` (for a function data action: its function
+    /// settings' timeout). One read.
+    pub fn verify_timeout(&self, target: &ActionInfo, timeout: Timeout) -> Result<bool, Error> {
+        let change = Change {
+            id: target.action.id.clone(),
+            name: target.action.name.clone(),
+            kind: target.kind,
+            before: None,
+            after: Some(i64::from(timeout.0)),
+            status: Status::Unchanged,
+            reason: None,
+        };
+        Ok(self.verify(&[change])?.ok)
+    }
+
     /// The journal of this session, once anything was written.
     pub fn journal_path(&self) -> Option<PathBuf> {
         self.engine.journal().path()
@@ -307,5 +323,17 @@ impl Session {
     /// The run id that names this session's journal.
     pub fn run_id(&self) -> &str {
         self.engine.journal().run_id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script host keeps the session behind Rhai's `sync` feature, which needs both.
+    #[test]
+    fn session_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Session>();
     }
 }

@@ -409,6 +409,32 @@ fn verify_reports_mismatches() {
         verification.mismatches,
         vec![(info.action.id.clone(), Some(7), change.after)]
     );
+    assert!(
+        run.session
+            .verify_timeout(&info, other_timeout(&info))
+            .unwrap()
+    );
+    assert!(!run.session.verify_timeout(&info, Timeout(7)).unwrap());
+    // Skipped, planned and failed changes are not read back.
+    let mut skipped = change.clone();
+    skipped.status = Status::Skipped;
+    skipped.after = Some(7);
+    assert_eq!(run.session.verify(&[skipped]).unwrap().checked, 0);
+
+    let function = run.of_kind(Kind::Function).remove(0);
+    let now = run
+        .session
+        .fetch_action(&function.action.id)
+        .unwrap()
+        .function_timeout
+        .unwrap_or(15);
+    let now = Timeout::from_seconds(now).unwrap();
+    assert!(run.session.verify_timeout(&function, now).unwrap());
+    assert!(
+        !run.session
+            .verify_timeout(&function, Timeout(now.0 % 15 + 1))
+            .unwrap()
+    );
 }
 
 #[test]
