@@ -51,6 +51,14 @@ impl Run {
         }
     }
 
+    pub fn from_parts(session: Session, dir: PathBuf) -> Run {
+        Run {
+            session,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
     pub fn seed() -> Run {
         Run::start(SandboxOptions::default(), false)
     }
@@ -520,4 +528,103 @@ fn faults_do_not_stop_a_bulk_run() {
         }
         assert_eq!(a, b);
     }
+}
+
+/// A sandbox answering every API call after `latency_ms`, with writes at `concurrency`.
+fn slow_run(latency_ms: u64, concurrency: usize) -> Run {
+    let dir = std::env::temp_dir().join(format!(
+        "dactl-host-test-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sandbox = SandboxOptions {
+        latency_ms,
+        ..SandboxOptions::default()
+    };
+    let options = SessionOptions {
+        journal: Some(dir.join("journal.jsonl")),
+        rate_per_minute: 100_000,
+        concurrency,
+        ..SessionOptions::default()
+    };
+    let session = Session::connect(Connection::Sandbox(sandbox), options).unwrap();
+    Run::from_parts(session, dir)
+}
+
+#[test]
+fn bulk_writes_run_concurrently() {
+    let run = slow_run(100, 8);
+    let targets: Vec<ActionInfo> = run
+        .of_kind(Kind::Standard)
+        .into_iter()
+        .filter(|a| timeout_of(a) != Some(44))
+        .collect();
+    assert!(targets.len() >= 24);
+    let started = std::time::Instant::now();
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
+    let changes = run.session.update_timeouts(targets.clone(), &mut decide);
+    let elapsed = started.elapsed();
+    assert!(changes.iter().all(|c| c.status == Status::Updated));
+    // One after the other this takes at least targets × 100 ms.
+    let sequential = std::time::Duration::from_millis(100 * targets.len() as u64);
+    assert!(
+        elapsed < sequential / 3,
+        "{elapsed:?} for {} writes",
+        targets.len()
+    );
+}
+
+#[test]
+fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
+    let run = slow_run(150, 2);
+    let targets: Vec<ActionInfo> = run
+        .of_kind(Kind::Standard)
+        .into_iter()
+        .filter(|a| timeout_of(a) != Some(44))
+        .collect();
+    let flag = run.session.cancel_flag();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
+    let changes = run.session.update_timeouts(targets.clone(), &mut decide);
+    interrupter.join().unwrap();
+    let updated: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.status == Status::Updated)
+        .map(|c| c.id.as_str())
+        .collect();
+    let skipped = changes
+        .iter()
+        .filter(|c| c.status == Status::Skipped)
+        .count();
+    assert!(
+        !updated.is_empty() && skipped > 0,
+        "{} updated, {skipped} skipped",
+        updated.len()
+    );
+    assert_eq!(updated.len() + skipped, targets.len());
+    // Exactly the updated ones changed, each journaled with an outcome.
+    for stored in run.stored() {
+        let id = stored["id"].as_str().unwrap();
+        if targets.iter().any(|t| t.action.id == id) {
+            assert_eq!(
+                stored["config"]["timeoutSeconds"] == 44,
+                updated.contains(&id),
+                "{id}"
+            );
+        }
+    }
+    assert_eq!(run.count(|m, _| m == "PATCH"), updated.len() as u64);
+    let journal = run.journal_lines();
+    assert_eq!(
+        journal.iter().filter(|l| l["kind"] == "intent").count(),
+        updated.len()
+    );
+    assert_eq!(
+        journal.iter().filter(|l| l["kind"] == "outcome").count(),
+        updated.len()
+    );
 }
