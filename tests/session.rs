@@ -628,3 +628,55 @@ fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
         updated.len()
     );
 }
+
+#[test]
+fn remote_settings_connect_and_reconnect_keeps_the_run() {
+    use dactl::config::Settings;
+    use dactl::genesys::{Credentials, Target};
+    use dactl::secret::Secret;
+
+    let org = Run::seed();
+    let url = org.session.sandbox_url().unwrap().clone();
+    let settings = |secret: &str| Settings {
+        target: Target::local(&url),
+        credentials: Credentials::ClientCredentials {
+            client_id: "sandbox".into(),
+            client_secret: Secret::new(secret),
+        },
+        rate_per_minute: 100_000,
+        concurrency: 4,
+    };
+    let options = SessionOptions {
+        journal: Some(org.dir.join("remote.jsonl")),
+        ..SessionOptions::default()
+    };
+    let mut session =
+        Session::connect(Connection::Remote(settings("s3cr3t-bad")), options).unwrap();
+    assert!(session.sandbox_url().is_none());
+    let refused = session.authenticate().unwrap_err();
+    assert_eq!(refused.status(), Some(401));
+    assert!(!format!("{refused} {refused:?}").contains("s3cr3t-bad"));
+
+    let run_id = session.run_id().to_owned();
+    session.set_dry_run(true);
+    session.reconnect(settings("sandbox")).unwrap();
+    assert!(session.dry_run());
+    assert_eq!(session.run_id(), run_id);
+    let auth = session.authenticate().unwrap();
+    assert_eq!(auth.api_base, url.as_str());
+    let info = org.of_kind(Kind::Standard).remove(0);
+    assert_eq!(
+        session
+            .update_timeout(info.clone(), other_timeout(&info))
+            .status,
+        Status::Planned
+    );
+    session.set_dry_run(false);
+    assert_eq!(
+        session
+            .update_timeout(info.clone(), other_timeout(&info))
+            .status,
+        Status::Updated
+    );
+    assert_eq!(session.journal_path(), Some(org.dir.join("remote.jsonl")));
+}
