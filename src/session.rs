@@ -104,7 +104,7 @@ impl Session {
             .thread_name("dactl-io")
             .build()
             .map_err(|e| SessionError(format!("Could not start the async runtime: {e}.")))?;
-        let concurrency = if options.concurrency == 0 {
+        let sandbox_concurrency = if options.concurrency == 0 {
             8
         } else {
             options.concurrency
@@ -121,7 +121,7 @@ impl Session {
                         client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
                     },
                     rate_per_minute: options.rate_per_minute.max(1),
-                    concurrency,
+                    concurrency: sandbox_concurrency,
                     retry: sandbox_retry(),
                     request_timeout: Duration::from_secs(30),
                 };
@@ -129,6 +129,8 @@ impl Session {
             }
             Connection::Remote(settings) => (Self::remote_options(&settings, &options), None),
         };
+        // The engine works on as many actions at once as the client lets requests fly.
+        let concurrency = client_options.concurrency.max(1);
         let engine = {
             let _guard = runtime.enter();
             Self::build_engine(
