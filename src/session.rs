@@ -12,10 +12,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 use url::Url;
 
-use crate::change::{ActionInfo, Change, Engine, EngineOptions, Timeout, Verification, run_rounds};
+use crate::change::{
+    ActionInfo, Change, Engine, EngineOptions, Outcome, Status, Timeout, Verification, refusal,
+    run_rounds,
+};
 use crate::config::Settings;
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
 use crate::output::Printer;
@@ -100,7 +104,7 @@ impl Session {
             .thread_name("dactl-io")
             .build()
             .map_err(|e| SessionError(format!("Could not start the async runtime: {e}.")))?;
-        let concurrency = if options.concurrency == 0 {
+        let sandbox_concurrency = if options.concurrency == 0 {
             8
         } else {
             options.concurrency
@@ -117,7 +121,7 @@ impl Session {
                         client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
                     },
                     rate_per_minute: options.rate_per_minute.max(1),
-                    concurrency,
+                    concurrency: sandbox_concurrency,
                     retry: sandbox_retry(),
                     request_timeout: Duration::from_secs(30),
                 };
@@ -125,6 +129,8 @@ impl Session {
             }
             Connection::Remote(settings) => (Self::remote_options(&settings, &options), None),
         };
+        // The engine works on as many actions at once as the client lets requests fly.
+        let concurrency = client_options.concurrency.max(1);
         let engine = {
             let _guard = runtime.enter();
             Self::build_engine(
@@ -252,9 +258,37 @@ impl Session {
         decide: &mut Decide<'_>,
     ) -> Vec<Change> {
         let engine = &self.engine;
-        run_rounds(targets, decide, engine.max_attempts(), |planned| {
-            self.runtime.block_on(engine.apply(planned))
-        })
+        // Counts finished changes; hidden (never drawn) unless stderr is a terminal.
+        let progress = if self.printer.shows_progress() && targets.len() > 1 {
+            let bar = ProgressBar::new(targets.len() as u64);
+            let style =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} actions, {per_sec}, ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let observe = |outcome: &Outcome| {
+            if matches!(outcome, Outcome::Done(_)) {
+                progress.inc(1);
+            }
+        };
+        // Changes that end without an apply: refused kinds now, undecided ones as decided.
+        progress.inc(targets.iter().filter(|t| refusal(t.kind).is_some()).count() as u64);
+        let mut decide = |info: &ActionInfo| {
+            let decision = decide(info);
+            if !matches!(decision, Ok(Some(_))) {
+                progress.inc(1);
+            }
+            decision
+        };
+        let changes = run_rounds(targets, &mut decide, engine.max_attempts(), |planned| {
+            self.runtime
+                .block_on(engine.apply_observed(planned, &observe))
+        });
+        progress.finish_and_clear();
+        changes
     }
 
     /// One action to one timeout (conflicts handled as in `update_timeouts`).
@@ -268,6 +302,21 @@ impl Session {
         self.runtime.block_on(self.engine.verify(changes))
     }
 
+    /// Whether one action now has `timeout` (for a function data action: its function
+    /// settings' timeout). One read.
+    pub fn verify_timeout(&self, target: &ActionInfo, timeout: Timeout) -> Result<bool, Error> {
+        let change = Change {
+            id: target.action.id.clone(),
+            name: target.action.name.clone(),
+            kind: target.kind,
+            before: None,
+            after: Some(i64::from(timeout.0)),
+            status: Status::Unchanged,
+            reason: None,
+        };
+        Ok(self.verify(&[change])?.ok)
+    }
+
     /// The journal of this session, once anything was written.
     pub fn journal_path(&self) -> Option<PathBuf> {
         self.engine.journal().path()
@@ -276,5 +325,17 @@ impl Session {
     /// The run id that names this session's journal.
     pub fn run_id(&self) -> &str {
         self.engine.journal().run_id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script host keeps the session behind Rhai's `sync` feature, which needs both.
+    #[test]
+    fn session_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Session>();
     }
 }

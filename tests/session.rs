@@ -51,6 +51,14 @@ impl Run {
         }
     }
 
+    pub fn from_parts(session: Session, dir: PathBuf) -> Run {
+        Run {
+            session,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
     pub fn seed() -> Run {
         Run::start(SandboxOptions::default(), false)
     }
@@ -103,6 +111,16 @@ impl Run {
                 let route = r["route"].as_str().unwrap();
                 !route.starts_with("/sandbox") && keep(r["method"].as_str().unwrap(), route)
             })
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    }
+
+    /// Answers with an injected fault status (429, 503).
+    pub fn faults(&self) -> u64 {
+        let stats = self.json(self.http.get(format!("{}/sandbox/stats", self.url())));
+        let requests = stats["requests"].as_array().unwrap().iter();
+        requests
+            .filter(|r| matches!(r["status"].as_u64(), Some(429 | 503)))
             .map(|r| r["count"].as_u64().unwrap())
             .sum()
     }
@@ -399,12 +417,38 @@ fn verify_reports_mismatches() {
         verification.mismatches,
         vec![(info.action.id.clone(), Some(7), change.after)]
     );
+    assert!(
+        run.session
+            .verify_timeout(&info, other_timeout(&info))
+            .unwrap()
+    );
+    assert!(!run.session.verify_timeout(&info, Timeout(7)).unwrap());
+    // Skipped, planned and failed changes are not read back.
+    let mut skipped = change.clone();
+    skipped.status = Status::Skipped;
+    skipped.after = Some(7);
+    assert_eq!(run.session.verify(&[skipped]).unwrap().checked, 0);
+
+    let function = run.of_kind(Kind::Function).remove(0);
+    let now = run
+        .session
+        .fetch_action(&function.action.id)
+        .unwrap()
+        .function_timeout
+        .unwrap_or(15);
+    let now = Timeout::from_seconds(now).unwrap();
+    assert!(run.session.verify_timeout(&function, now).unwrap());
+    assert!(
+        !run.session
+            .verify_timeout(&function, Timeout(now.0 % 15 + 1))
+            .unwrap()
+    );
 }
 
 #[test]
 fn faults_do_not_stop_a_bulk_run() {
     let sandbox = SandboxOptions {
-        actions: Some(60),
+        actions: Some(80),
         fault_rate: 0.2,
         seed: 7,
         ..SandboxOptions::default()
@@ -414,23 +458,54 @@ fn faults_do_not_stop_a_bulk_run() {
         include_config: true,
         ..ActionQuery::default()
     };
-    let targets: Vec<ActionInfo> = run
-        .session
-        .list_actions(&query)
-        .unwrap()
-        .into_iter()
+    let listed = run.session.list_actions(&query).unwrap();
+    let targets: Vec<ActionInfo> = listed
+        .iter()
         .filter(|a| a.kind == Kind::Standard)
+        .cloned()
         .collect();
+    let functions: Vec<ActionInfo> = listed
+        .iter()
+        .filter(|a| a.kind == Kind::Function)
+        .cloned()
+        .collect();
+    assert!(!functions.is_empty());
     let stored = run.stored();
-    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(33)));
+    let mut decide = |a: &ActionInfo| {
+        Ok(Some(if a.kind == Kind::Function {
+            Timeout(12)
+        } else {
+            Timeout(33)
+        }))
+    };
     let changes = run.session.update_timeouts(targets.clone(), &mut decide);
-    for change in &changes {
-        assert!(
-            matches!(change.status, Status::Updated | Status::Unchanged),
+    let function_changes = run.session.update_timeouts(functions.clone(), &mut decide);
+    // A write whose answer was lost but which landed still counts as updated, with the
+    // timeout from before it as `before`.
+    for (info, change) in targets.iter().zip(&changes) {
+        let expected = if timeout_of(info) == Some(33) {
+            Status::Unchanged
+        } else {
+            Status::Updated
+        };
+        assert_eq!(
+            (change.status, change.before),
+            (expected, timeout_of(info)),
             "{change:?}"
         );
     }
+    for change in &function_changes {
+        let expected = if change.before.unwrap_or(15) == 12 {
+            Status::Unchanged
+        } else {
+            Status::Updated
+        };
+        assert_eq!(change.status, expected, "{change:?}");
+    }
+    assert!(run.faults() > 5, "the sandbox injected faults");
     let verification = run.session.verify(&changes).unwrap();
+    assert!(verification.ok, "{verification:?}");
+    let verification = run.session.verify(&function_changes).unwrap();
     assert!(verification.ok, "{verification:?}");
     // Every other field is as it was.
     let after = run.stored();
@@ -446,6 +521,162 @@ fn faults_do_not_stop_a_bulk_run() {
                 v.as_object_mut().unwrap().remove("version");
             }
         }
+        if functions.iter().any(|t| t.action.id == a["id"]) {
+            for v in [&mut a, &mut b] {
+                v.as_object_mut().unwrap().remove("version");
+            }
+        }
         assert_eq!(a, b);
     }
+}
+
+/// A sandbox answering every API call after `latency_ms`, with writes at `concurrency`.
+fn slow_run(latency_ms: u64, concurrency: usize) -> Run {
+    let dir = std::env::temp_dir().join(format!(
+        "dactl-host-test-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sandbox = SandboxOptions {
+        latency_ms,
+        ..SandboxOptions::default()
+    };
+    let options = SessionOptions {
+        journal: Some(dir.join("journal.jsonl")),
+        rate_per_minute: 100_000,
+        concurrency,
+        ..SessionOptions::default()
+    };
+    let session = Session::connect(Connection::Sandbox(sandbox), options).unwrap();
+    Run::from_parts(session, dir)
+}
+
+#[test]
+fn bulk_writes_run_concurrently() {
+    let run = slow_run(100, 8);
+    let targets: Vec<ActionInfo> = run
+        .of_kind(Kind::Standard)
+        .into_iter()
+        .filter(|a| timeout_of(a) != Some(44))
+        .collect();
+    assert!(targets.len() >= 24);
+    let started = std::time::Instant::now();
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
+    let changes = run.session.update_timeouts(targets.clone(), &mut decide);
+    let elapsed = started.elapsed();
+    assert!(changes.iter().all(|c| c.status == Status::Updated));
+    // One after the other this takes at least targets × 100 ms.
+    let sequential = std::time::Duration::from_millis(100 * targets.len() as u64);
+    assert!(
+        elapsed < sequential / 2,
+        "{elapsed:?} for {} writes",
+        targets.len()
+    );
+}
+
+#[test]
+fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
+    let run = slow_run(150, 2);
+    let targets: Vec<ActionInfo> = run
+        .of_kind(Kind::Standard)
+        .into_iter()
+        .filter(|a| timeout_of(a) != Some(44))
+        .collect();
+    let flag = run.session.cancel_flag();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
+    let changes = run.session.update_timeouts(targets.clone(), &mut decide);
+    interrupter.join().unwrap();
+    let updated: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.status == Status::Updated)
+        .map(|c| c.id.as_str())
+        .collect();
+    let skipped = changes
+        .iter()
+        .filter(|c| c.status == Status::Skipped)
+        .count();
+    assert!(
+        !updated.is_empty() && skipped > 0,
+        "{} updated, {skipped} skipped",
+        updated.len()
+    );
+    assert_eq!(updated.len() + skipped, targets.len());
+    // Exactly the updated ones changed, each journaled with an outcome.
+    for stored in run.stored() {
+        let id = stored["id"].as_str().unwrap();
+        if targets.iter().any(|t| t.action.id == id) {
+            assert_eq!(
+                stored["config"]["timeoutSeconds"] == 44,
+                updated.contains(&id),
+                "{id}"
+            );
+        }
+    }
+    assert_eq!(run.count(|m, _| m == "PATCH"), updated.len() as u64);
+    let journal = run.journal_lines();
+    assert_eq!(
+        journal.iter().filter(|l| l["kind"] == "intent").count(),
+        updated.len()
+    );
+    assert_eq!(
+        journal.iter().filter(|l| l["kind"] == "outcome").count(),
+        updated.len()
+    );
+}
+
+#[test]
+fn remote_settings_connect_and_reconnect_keeps_the_run() {
+    use dactl::config::Settings;
+    use dactl::genesys::{Credentials, Target};
+    use dactl::secret::Secret;
+
+    let org = Run::seed();
+    let url = org.session.sandbox_url().unwrap().clone();
+    let settings = |secret: &str| Settings {
+        target: Target::local(&url),
+        credentials: Credentials::ClientCredentials {
+            client_id: "sandbox".into(),
+            client_secret: Secret::new(secret),
+        },
+        rate_per_minute: 100_000,
+        concurrency: 4,
+    };
+    let options = SessionOptions {
+        journal: Some(org.dir.join("remote.jsonl")),
+        ..SessionOptions::default()
+    };
+    let mut session =
+        Session::connect(Connection::Remote(settings("s3cr3t-bad")), options).unwrap();
+    assert!(session.sandbox_url().is_none());
+    let refused = session.authenticate().unwrap_err();
+    assert_eq!(refused.status(), Some(401));
+    assert!(!format!("{refused} {refused:?}").contains("s3cr3t-bad"));
+
+    let run_id = session.run_id().to_owned();
+    session.set_dry_run(true);
+    session.reconnect(settings("sandbox")).unwrap();
+    assert!(session.dry_run());
+    assert_eq!(session.run_id(), run_id);
+    let auth = session.authenticate().unwrap();
+    assert_eq!(auth.api_base, url.as_str());
+    let info = org.of_kind(Kind::Standard).remove(0);
+    assert_eq!(
+        session
+            .update_timeout(info.clone(), other_timeout(&info))
+            .status,
+        Status::Planned
+    );
+    session.set_dry_run(false);
+    assert_eq!(
+        session
+            .update_timeout(info.clone(), other_timeout(&info))
+            .status,
+        Status::Updated
+    );
+    assert_eq!(session.journal_path(), Some(org.dir.join("remote.jsonl")));
 }

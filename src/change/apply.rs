@@ -6,9 +6,10 @@
 //! 3. fill in template text the config names only by URI (`/templates/{file}`);
 //! 4. journal the intent (on disk before the request), then PATCH `{name, category, version,
 //!    config}` with the whole config and only `timeoutSeconds` changed;
-//! 5. on a version conflict, or a transport error that leaves the outcome unknown, re-read: if
-//!    the action is exactly what was sent at the next version, the write landed (`Updated`, no
-//!    second write); otherwise the fresh action goes back to the caller to be decided again.
+//! 5. on a version conflict, or an error that leaves the outcome unknown (dropped connection,
+//!    timeout, a gateway's 5xx), re-read: if the action is what was sent (timeout, name,
+//!    category) at the next version, the write landed (`Updated`, no second write); otherwise the
+//!    fresh action goes back to the caller to be decided again (bounded, see `run_rounds`).
 //!
 //! Function data actions get their function settings' timeout (1..=15) through a draft: create
 //! it, put the draft's function settings with only `timeoutSeconds` changed, validate, publish.
@@ -98,6 +99,13 @@ fn template_file(uri: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// A write that ended this way may or may not have happened: the connection dropped or timed
+/// out, or a gateway answered for the platform (500, 502, 503, 504) after the client's retries.
+fn outcome_unknown(error: &Error) -> bool {
+    matches!(error, Error::Transport { .. })
+        || matches!(error.status(), Some(500 | 502 | 503 | 504))
+}
+
 /// Whether `fresh` is what was sent at `sent_version`, one version on: the write landed.
 fn landed(fresh: &Action, sent: &UpdateActionInput, target: Timeout) -> bool {
     fresh.version == Some(sent.version + 1)
@@ -109,9 +117,22 @@ fn landed(fresh: &Action, sent: &UpdateActionInput, target: Timeout) -> bool {
 impl Engine {
     /// Applies decided changes concurrently (at most `concurrency` at once); results in input order.
     pub async fn apply(&self, planned: Vec<Planned>) -> Vec<Outcome> {
+        self.apply_observed(planned, &|_| {}).await
+    }
+
+    /// `apply`, calling `observe` as each change ends (for a progress bar).
+    pub async fn apply_observed(
+        &self,
+        planned: Vec<Planned>,
+        observe: &(dyn Fn(&Outcome) + Sync),
+    ) -> Vec<Outcome> {
         let mut results: Vec<(usize, Outcome)> =
             futures::stream::iter(planned.into_iter().enumerate())
-                .map(|(index, p)| async move { (index, self.apply_one(p).await) })
+                .map(|(index, p)| async move {
+                    let outcome = self.apply_one(p).await;
+                    observe(&outcome);
+                    (index, outcome)
+                })
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
@@ -191,7 +212,7 @@ impl Engine {
                 self.record(&id, "updated", updated.version, None);
                 Outcome::Done(change(&info, before, after, Status::Updated, None))
             }
-            Err(e) if e.is_version_conflict() || matches!(e, Error::Transport { .. }) => {
+            Err(e) if e.is_version_conflict() || outcome_unknown(&e) => {
                 let conflict = e.is_version_conflict();
                 match self.client.get_action(&id, true).await {
                     Ok(fresh) if landed(&fresh, &body, target) => {
