@@ -751,9 +751,15 @@ async fn list_integrations(
     let query = Query::parse(raw);
     let page_size = query.number(ctx, "pageSize", 25, MAX_PAGE_SIZE)?;
     let page_number = query.number(ctx, "pageNumber", 1, u32::MAX)?;
-    let ids: Option<Vec<&str>> = query
-        .get("ids")
-        .map(|ids| ids.split(',').map(str::trim).collect());
+    // `ids` is an array parameter here: repeated (`ids=a&ids=b`) or comma-separated.
+    let ids: Vec<&str> = query
+        .0
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .flat_map(|(_, v)| v.split(',').map(str::trim))
+        .filter(|id| !id.is_empty())
+        .collect();
+    let ids = (!ids.is_empty()).then_some(ids);
     let type_filter = query.get("integrationType");
     let org = shared.lock();
     let matching: Vec<_> = org
