@@ -45,10 +45,7 @@ pub struct SessionError(pub String);
 pub struct Session {}
 
 impl Session {
-    pub fn connect(
-        _connection: Connection,
-        _options: SessionOptions,
-    ) -> Result<Session, SessionError> {
+    pub fn connect(_connection: Connection, _options: SessionOptions) -> Result<Session, SessionError> {
         todo!()
     }
     /// Reconnects with other settings (the script's `auth(#{...})`).
@@ -75,11 +72,7 @@ impl Session {
     }
     /// Safe bulk change: concurrent within the rate and concurrency limits, journaled before
     /// every write, re-deciding after version conflicts. Unchanged actions cost no request.
-    pub fn update_timeouts(
-        &self,
-        _targets: Vec<ActionInfo>,
-        _decide: &mut Decide<'_>,
-    ) -> Vec<Change> {
+    pub fn update_timeouts(&self, _targets: Vec<ActionInfo>, _decide: &mut Decide<'_>) -> Vec<Change> {
         todo!()
     }
     /// Reads back in batches of 50 (`ids=`) and compares with each change's `after`.

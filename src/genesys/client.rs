@@ -11,10 +11,7 @@ use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    ClientCredentials {
-        client_id: String,
-        client_secret: Secret,
-    },
+    ClientCredentials { client_id: String, client_secret: Secret },
     AccessToken(Secret),
 }
 
@@ -75,11 +72,7 @@ impl Client {
     pub async fn get_template(&self, _id: &str, _file_name: &str) -> Result<String, Error> {
         todo!()
     }
-    pub async fn patch_action(
-        &self,
-        _id: &str,
-        _body: &UpdateActionInput,
-    ) -> Result<Action, Error> {
+    pub async fn patch_action(&self, _id: &str, _body: &UpdateActionInput) -> Result<Action, Error> {
         todo!()
     }
     pub async fn create_draft(&self, _id: &str) -> Result<Action, Error> {
@@ -103,11 +96,7 @@ impl Client {
     pub async fn get_draft_function(&self, _id: &str) -> Result<FunctionConfig, Error> {
         todo!()
     }
-    pub async fn put_draft_function(
-        &self,
-        _id: &str,
-        _body: &Function,
-    ) -> Result<FunctionConfig, Error> {
+    pub async fn put_draft_function(&self, _id: &str, _body: &Function) -> Result<FunctionConfig, Error> {
         todo!()
     }
     pub async fn list_integrations(&self) -> Result<Vec<Integration>, Error> {

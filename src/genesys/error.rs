@@ -16,17 +16,10 @@ pub enum Error {
     },
     /// The token endpoint refused the client credentials.
     #[error("TODO")]
-    Auth {
-        status: u16,
-        error: String,
-        description: String,
-    },
+    Auth { status: u16, error: String, description: String },
     /// A 429 asked us to wait longer than the retry policy allows.
     #[error("TODO")]
-    RetryAfterTooLong {
-        retry_after: Duration,
-        correlation_id: Option<String>,
-    },
+    RetryAfterTooLong { retry_after: Duration, correlation_id: Option<String> },
     /// Connection refused, reset or dropped; request timed out.
     #[error("TODO")]
     Transport { message: String, timed_out: bool },
@@ -49,11 +42,7 @@ impl Error {
     pub fn is_version_conflict(&self) -> bool {
         match self {
             Error::Api { status: 409, .. } => true,
-            Error::Api {
-                status: 400,
-                message,
-                ..
-            } => message.contains("does not match the current version"),
+            Error::Api { status: 400, message, .. } => message.contains("does not match the current version"),
             _ => false,
         }
     }
