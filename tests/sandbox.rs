@@ -650,6 +650,20 @@ async fn function_settings_change_through_draft_and_publish() {
     ] {
         assert!(types.contains(expected), "{types:?}");
     }
+    let first_two: Vec<&str> = integrations["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    let (_, chosen) = org
+        .get(&format!(
+            "/api/v2/integrations?ids={}&ids={}",
+            first_two[0], first_two[1]
+        ))
+        .await;
+    assert_eq!(chosen["total"], 2);
     let function_integration = integrations["entities"]
         .as_array()
         .unwrap()

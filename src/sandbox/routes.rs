@@ -18,8 +18,9 @@ use super::error::{ApiError, ApiResult};
 use super::gateway::{Ctx, gateway};
 use super::state::{Draft, Shared, State as Org, StoredAction, TEMPLATE_FIELDS};
 use crate::genesys::models::{
-    Action, ActionConfig, DraftValidationResult, EntityListing, Function, FunctionConfig,
-    Integration, IntegrationType, PublishDraftInput, UpdateActionInput, UpdateDraftInput,
+    Action, ActionConfig, DraftValidationResult, EntityListing, FUNCTION_INTEGRATION_TYPE,
+    Function, FunctionConfig, Integration, IntegrationType, PublishDraftInput, UpdateActionInput,
+    UpdateDraftInput,
 };
 
 const ACTIONS: &str = "/api/v2/integrations/actions";
@@ -238,11 +239,10 @@ fn stale(ctx: &str, id: &str, sent: i64, current: i64, what: &str) -> ApiError {
 }
 
 fn require_function<'a>(org: &'a mut Org, ctx: &str, id: &str) -> ApiResult<&'a mut StoredAction> {
-    let is_function = {
-        let action = find(org, ctx, id)?;
-        let action = action.clone();
-        org.is_function_action(&action)
-    };
+    let integration_id = find(org, ctx, id)?.integration_id.clone();
+    let is_function = org
+        .integration(&integration_id)
+        .is_some_and(|i| i.type_id == FUNCTION_INTEGRATION_TYPE);
     let action = find(org, ctx, id)?;
     if !is_function {
         return Err(ApiError::bad_request(
@@ -751,9 +751,15 @@ async fn list_integrations(
     let query = Query::parse(raw);
     let page_size = query.number(ctx, "pageSize", 25, MAX_PAGE_SIZE)?;
     let page_number = query.number(ctx, "pageNumber", 1, u32::MAX)?;
-    let ids: Option<Vec<&str>> = query
-        .get("ids")
-        .map(|ids| ids.split(',').map(str::trim).collect());
+    // `ids` is an array parameter here: repeated (`ids=a&ids=b`) or comma-separated.
+    let ids: Vec<&str> = query
+        .0
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .flat_map(|(_, v)| v.split(',').map(str::trim))
+        .filter(|id| !id.is_empty())
+        .collect();
+    let ids = (!ids.is_empty()).then_some(ids);
     let type_filter = query.get("integrationType");
     let org = shared.lock();
     let matching: Vec<_> = org
