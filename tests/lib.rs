@@ -1,4 +1,5 @@
-//! The one integration test binary: every area adds `mod <area>;` here.
+//! One integration test binary; each area adds its module here.
 
 mod client;
 mod config;
+mod sandbox;

@@ -1,0 +1,840 @@
+//! The routes: Data Actions and integrations under `/api/v2`, the token endpoint, and the
+//! inspection routes under `/sandbox` (no auth, no faults, no rate limit).
+//!
+//! Handlers parse query strings and bodies themselves so that every failure is an `ErrorBody`
+//! naming the field, as the platform answers, rather than axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::auth::{ACTION_EDIT, Caller, FUNCTION_EDIT};
+use super::error::{ApiError, ApiResult};
+use super::gateway::{Ctx, gateway};
+use super::state::{Draft, Shared, State as Org, StoredAction, TEMPLATE_FIELDS};
+use crate::genesys::models::{
+    Action, ActionConfig, DraftValidationResult, EntityListing, Function, FunctionConfig,
+    Integration, IntegrationType, PublishDraftInput, UpdateActionInput, UpdateDraftInput,
+};
+
+const ACTIONS: &str = "/api/v2/integrations/actions";
+const MAX_PAGE_SIZE: u32 = 100;
+const MAX_IDS: usize = 50;
+
+pub fn router(shared: Shared) -> Router {
+    let action = "/api/v2/integrations/actions/{actionId}";
+    Router::new()
+        .route("/oauth/token", post(super::auth::token))
+        .route("/api/v2/integrations", get(list_integrations))
+        .route(ACTIONS, get(list_actions))
+        .route(action, get(get_action).patch(patch_action))
+        .route(
+            &format!("{action}/templates/{{fileName}}"),
+            get(get_template),
+        )
+        .route(
+            &format!("{action}/draft"),
+            get(get_draft).patch(patch_draft).post(create_draft),
+        )
+        .route(&format!("{action}/draft/validation"), get(validate_draft))
+        .route(&format!("{action}/draft/publish"), post(publish_draft))
+        .route(
+            &format!("{action}/draft/function"),
+            get(get_draft_function).put(put_draft_function),
+        )
+        .route(&format!("{action}/function"), get(get_function))
+        .route("/sandbox/actions", get(sandbox_actions))
+        .route("/sandbox/actions/{actionId}/edit", post(sandbox_edit))
+        .route("/sandbox/stats", get(sandbox_stats))
+        .route("/sandbox/stats/reset", post(sandbox_stats_reset))
+        .fallback(not_found_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            gateway,
+        ))
+        .with_state(shared)
+}
+
+async fn not_found_route(Extension(ctx): Extension<Ctx>, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(
+        &ctx.0,
+        format!("No resource matches the path `{}`.", uri.path()),
+    )
+}
+
+async fn method_not_allowed(
+    Extension(ctx): Extension<Ctx>,
+    method: axum::http::Method,
+) -> ApiError {
+    ApiError::new(
+        &ctx.0,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method.not.allowed",
+        format!("The method `{method}` is not allowed on this resource."),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query strings and bodies
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(raw: Option<String>) -> Query {
+        let raw = raw.unwrap_or_default();
+        Query(
+            url::form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn bool(&self, ctx: &str, key: &str) -> ApiResult<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(ApiError::invalid_value(
+                ctx,
+                key,
+                format!("The query parameter {key} must be `true` or `false`; got `{v}`."),
+            )),
+        }
+    }
+
+    fn number(&self, ctx: &str, key: &str, default: u32, max: u32) -> ApiResult<u32> {
+        let Some(raw) = self.get(key) else {
+            return Ok(default);
+        };
+        match raw.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid_value(
+                ctx,
+                key,
+                format!(
+                    "The query parameter {key} must be a whole number from 1 to {max}; got `{raw}`."
+                ),
+            )),
+        }
+    }
+
+    /// The query without the paging parameters, re-encoded, for the paging URIs.
+    fn rest(&self) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.0 {
+            if k != "pageSize" && k != "pageNumber" {
+                out.append_pair(k, v);
+            }
+        }
+        out.finish()
+    }
+}
+
+/// Parses a JSON body into `T`, naming the JSON path of any mistake. `required` fields missing
+/// from the body are reported first, each with the field name.
+fn parse_body<T: DeserializeOwned>(ctx: &str, body: &[u8], required: &[&str]) -> ApiResult<T> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(ctx, format!("The request body is not valid JSON: {e}."))
+    })?;
+    let Some(object) = value.as_object() else {
+        return Err(ApiError::bad_request(
+            ctx,
+            "The request body must be a JSON object.",
+        ));
+    };
+    for field in required {
+        if object.get(*field).is_none_or(Value::is_null) {
+            return Err(ApiError::invalid_value(
+                ctx,
+                field,
+                format!("The field {field} is required in the request body."),
+            ));
+        }
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid_value(
+            ctx,
+            &path,
+            format!(
+                "The request body has an invalid value at {path}: {}.",
+                e.inner()
+            ),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups and validation shared by several routes
+
+fn find<'a>(org: &'a mut Org, ctx: &str, id: &str) -> ApiResult<&'a mut StoredAction> {
+    org.actions.get_mut(id).ok_or_else(|| {
+        ApiError::not_found(ctx, format!("Action {id} was not found.")).with_entity(id)
+    })
+}
+
+fn refuse_static(ctx: &str, action: &StoredAction) -> ApiResult<()> {
+    if action.is_static() {
+        return Err(ApiError::bad_request(
+            ctx,
+            format!(
+                "Action {} is a built-in (static) action. Built-in actions cannot be changed.",
+                action.id
+            ),
+        )
+        .with_entity(&action.id));
+    }
+    Ok(())
+}
+
+/// `config.timeoutSeconds`: 1..=60 when present, and never on a custom authentication action.
+fn check_timeout(ctx: &str, action: &StoredAction, config: &ActionConfig) -> ApiResult<()> {
+    let Some(timeout) = config.timeout_seconds else {
+        return Ok(());
+    };
+    if action.custom_auth {
+        return Err(ApiError::invalid_value(
+            ctx,
+            "config.timeoutSeconds",
+            format!(
+                "config.timeoutSeconds is not valid for custom authentication actions; remove it from the config of action {}.",
+                action.id
+            ),
+        )
+        .with_entity(&action.id));
+    }
+    if !(1..=60).contains(&timeout) {
+        return Err(ApiError::invalid_value(
+            ctx,
+            "config.timeoutSeconds",
+            format!("config.timeoutSeconds must be between 1 and 60 seconds; got {timeout}."),
+        )
+        .with_entity(&action.id));
+    }
+    Ok(())
+}
+
+fn stale(ctx: &str, id: &str, sent: i64, current: i64, what: &str) -> ApiError {
+    ApiError::conflict(
+        ctx,
+        format!(
+            "The version {sent} does not match the current version {current} of {what} {id}. Read it again and retry with the current version."
+        ),
+    )
+    .with_entity(id)
+}
+
+fn require_function<'a>(org: &'a mut Org, ctx: &str, id: &str) -> ApiResult<&'a mut StoredAction> {
+    let is_function = {
+        let action = find(org, ctx, id)?;
+        let action = action.clone();
+        org.is_function_action(&action)
+    };
+    let action = find(org, ctx, id)?;
+    if !is_function {
+        return Err(ApiError::bad_request(
+            ctx,
+            format!(
+                "Action {id} is not a function data action, so it has no function settings. Only actions of a `function-data-actions` integration have them."
+            ),
+        )
+        .with_entity(id));
+    }
+    Ok(action)
+}
+
+fn no_draft(ctx: &str, id: &str) -> ApiError {
+    ApiError::not_found(
+        ctx,
+        format!("Action {id} has no draft. Create one with POST {ACTIONS}/{id}/draft."),
+    )
+    .with_entity(id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+async fn list_actions(
+    State(shared): State<Shared>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<EntityListing<Action>>> {
+    let ctx = &caller.ctx;
+    let query = Query::parse(raw);
+    let page_size = query.number(ctx, "pageSize", 25, MAX_PAGE_SIZE)?;
+    let page_number = query.number(ctx, "pageNumber", 1, u32::MAX)?;
+    let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
+    let include_auth = query.bool(ctx, "includeAuthActions")?.unwrap_or(false);
+    let secure = query.bool(ctx, "secure")?;
+    let ids: Option<Vec<&str>> = query.get("ids").map(|ids| {
+        ids.split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .collect()
+    });
+    if let Some(ids) = &ids
+        && ids.len() > MAX_IDS
+    {
+        return Err(ApiError::invalid_value(
+            ctx,
+            "ids",
+            format!(
+                "The query parameter ids accepts at most {MAX_IDS} ids; got {}. Split the request.",
+                ids.len()
+            ),
+        ));
+    }
+    let sort_by = query.get("sortBy").unwrap_or("name");
+    if !["name", "category", "id"].contains(&sort_by) {
+        return Err(ApiError::invalid_value(
+            ctx,
+            "sortBy",
+            format!(
+                "The query parameter sortBy must be `name`, `category` or `id`; got `{sort_by}`."
+            ),
+        ));
+    }
+    let descending = match query.get("sortOrder") {
+        None => false,
+        Some(o) if o.eq_ignore_ascii_case("asc") => false,
+        Some(o) if o.eq_ignore_ascii_case("desc") => true,
+        Some(o) => {
+            return Err(ApiError::invalid_value(
+                ctx,
+                "sortOrder",
+                format!("The query parameter sortOrder must be `ASC` or `DESC`; got `{o}`."),
+            ));
+        }
+    };
+    let category = query.get("category");
+    let name = query.get("name").map(str::to_lowercase);
+
+    let org = shared.lock();
+    let mut matching: Vec<&StoredAction> = org
+        .actions
+        .values()
+        .filter(|a| include_auth || !a.custom_auth)
+        .filter(|a| category.is_none_or(|c| a.category == c))
+        .filter(|a| {
+            name.as_ref()
+                .is_none_or(|n| a.name.to_lowercase().contains(n.as_str()))
+        })
+        .filter(|a| secure.is_none_or(|s| a.secure == s))
+        .filter(|a| ids.as_ref().is_none_or(|ids| ids.contains(&a.id.as_str())))
+        .collect();
+    let key = |a: &StoredAction| match sort_by {
+        "category" => (a.category.to_lowercase(), a.id.clone()),
+        "id" => (a.id.clone(), String::new()),
+        _ => (a.name.to_lowercase(), a.id.clone()),
+    };
+    matching.sort_by_key(|a| key(a));
+    if descending {
+        matching.reverse();
+    }
+    let entities = matching
+        .iter()
+        .skip((page_number as usize - 1).saturating_mul(page_size as usize))
+        .take(page_size as usize)
+        .map(|a| a.to_api(include_config, false))
+        .collect();
+    Ok(Json(listing(
+        ACTIONS,
+        &query,
+        entities,
+        matching.len(),
+        page_size,
+        page_number,
+    )))
+}
+
+/// A page with the platform's paging fields; `nextUri`/`previousUri` only where such a page exists.
+fn listing<T>(
+    path: &str,
+    query: &Query,
+    entities: Vec<T>,
+    total: usize,
+    page_size: u32,
+    page_number: u32,
+) -> EntityListing<T> {
+    let page_count = total.div_ceil(page_size as usize) as u32;
+    let rest = query.rest();
+    let uri = |n: u32| {
+        let mut uri = format!("{path}?pageSize={page_size}&pageNumber={n}");
+        if !rest.is_empty() {
+            uri.push('&');
+            uri.push_str(&rest);
+        }
+        uri
+    };
+    EntityListing {
+        entities,
+        page_size: Some(page_size),
+        page_number: Some(page_number),
+        total: Some(total as u64),
+        page_count: Some(page_count),
+        first_uri: Some(uri(1)),
+        next_uri: (page_number < page_count).then(|| uri(page_number + 1)),
+        previous_uri: (page_number > 1).then(|| uri((page_number - 1).min(page_count.max(1)))),
+        last_uri: Some(uri(page_count.max(1))),
+        self_uri: Some(uri(page_number)),
+    }
+}
+
+async fn get_action(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Action>> {
+    let ctx = &caller.ctx;
+    let query = Query::parse(raw);
+    let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
+    let contract = expand_contract(ctx, &query)?;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    Ok(Json(action.to_api(include_config, contract)))
+}
+
+fn expand_contract(ctx: &str, query: &Query) -> ApiResult<bool> {
+    match query.get("expand") {
+        None => Ok(false),
+        Some("contract") => Ok(true),
+        Some(other) => Err(ApiError::invalid_value(
+            ctx,
+            "expand",
+            format!("The query parameter expand accepts only `contract`; got `{other}`."),
+        )),
+    }
+}
+
+async fn patch_action(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Action>> {
+    caller.require(ACTION_EDIT)?;
+    let ctx = &caller.ctx;
+    let input: UpdateActionInput = parse_body(ctx, &body, &["version"])?;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    refuse_static(ctx, action)?;
+    if let Some(config) = &input.config {
+        check_timeout(ctx, action, config)?;
+    }
+    if input.version != action.version {
+        return Err(stale(ctx, &id, input.version, action.version, "action"));
+    }
+    if let Some(name) = input.name {
+        action.name = name;
+    }
+    if let Some(category) = input.category {
+        action.category = category;
+    }
+    if let Some(config) = input.config {
+        action.replace_config(config);
+    }
+    action.version += 1;
+    Ok(Json(action.to_api(true, false)))
+}
+
+async fn get_template(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path((id, file)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    let text = action.template(&file).ok_or_else(|| {
+        let known: Vec<&str> = TEMPLATE_FIELDS.iter().map(|(f, ..)| *f).collect();
+        ApiError::not_found(
+            ctx,
+            format!(
+                "Action {id} has no template named {file}. Templates are {}.",
+                known.join(" and ")
+            ),
+        )
+        .with_entity(&id)
+    })?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drafts and function settings
+
+/// `POST .../draft`: copies the published action into a new draft at version 1. A second draft is
+/// refused with 400 `bad.request` (the platform's answer is not documented; a 409 would read as a
+/// version conflict, which this is not).
+async fn create_draft(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Action>> {
+    caller.require(ACTION_EDIT)?;
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    refuse_static(ctx, action)?;
+    if let Some(draft) = &action.draft {
+        return Err(ApiError::bad_request(
+            ctx,
+            format!(
+                "Action {id} already has a draft (version {}). Read it with GET, change it with PATCH, or publish it with POST {ACTIONS}/{id}/draft/publish.",
+                draft.version
+            ),
+        )
+        .with_entity(&id));
+    }
+    // Template text behind URIs is copied into the draft, so publishing keeps it.
+    let full = action.to_full();
+    let draft = Draft {
+        name: action.name.clone(),
+        category: action.category.clone(),
+        version: 1,
+        secure: action.secure,
+        config: full.config.unwrap_or_default(),
+        contract: action.contract.clone(),
+        function: action.function.clone(),
+    };
+    let shown = action.draft_to_api(&draft, true, false);
+    action.draft = Some(draft);
+    Ok(Json(shown))
+}
+
+async fn get_draft(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Action>> {
+    let ctx = &caller.ctx;
+    let query = Query::parse(raw);
+    let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
+    let contract = expand_contract(ctx, &query)?;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    let draft = action.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
+    Ok(Json(action.draft_to_api(draft, include_config, contract)))
+}
+
+async fn patch_draft(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Action>> {
+    caller.require(ACTION_EDIT)?;
+    let ctx = &caller.ctx;
+    let input: UpdateDraftInput = parse_body(ctx, &body, &["version"])?;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    if let Some(config) = &input.config {
+        check_timeout(ctx, action, config)?;
+    }
+    let mut draft = action.draft.clone().ok_or_else(|| no_draft(ctx, &id))?;
+    if input.version != draft.version {
+        return Err(stale(
+            ctx,
+            &id,
+            input.version,
+            draft.version,
+            "the draft of action",
+        ));
+    }
+    if let Some(name) = input.name {
+        draft.name = name;
+    }
+    if let Some(category) = input.category {
+        draft.category = category;
+    }
+    if let Some(config) = input.config {
+        draft.config = config;
+    }
+    if let Some(contract) = input.contract {
+        draft.contract = contract;
+    }
+    if let Some(secure) = input.secure {
+        draft.secure = secure;
+    }
+    draft.version += 1;
+    let shown = action.draft_to_api(&draft, true, false);
+    action.draft = Some(draft);
+    Ok(Json(shown))
+}
+
+/// What keeps a draft from being published, as `ErrorBody` values.
+fn draft_errors(ctx: &str, action: &StoredAction, draft: &Draft, is_function: bool) -> Vec<Value> {
+    let mut errors = Vec::new();
+    if let Err(error) = check_timeout(ctx, action, &draft.config) {
+        errors.push(json!(error.body()));
+    }
+    if draft.config.request.is_none() {
+        errors.push(json!(
+            ApiError::invalid_value(ctx, "config.request", "config.request is required.").body()
+        ));
+    }
+    if is_function {
+        let function = draft.function.as_ref().and_then(|f| f.function.as_ref());
+        let zip_ready = draft
+            .function
+            .as_ref()
+            .and_then(|f| f.extra.get("zip"))
+            .and_then(|z| z.get("status"))
+            .and_then(Value::as_str)
+            == Some("Available");
+        if function.is_none() {
+            errors.push(json!(
+                ApiError::invalid_value(ctx, "function", "The function settings are missing.")
+                    .body()
+            ));
+        }
+        if !zip_ready {
+            errors.push(json!(
+                ApiError::invalid_value(ctx, "zip", "The function has no uploaded zip file.")
+                    .body()
+            ));
+        }
+    }
+    errors
+}
+
+async fn validate_draft(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DraftValidationResult>> {
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?.clone();
+    let draft = action.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
+    let errors = draft_errors(ctx, &action, draft, org.is_function_action(&action));
+    Ok(Json(DraftValidationResult {
+        valid: errors.is_empty(),
+        errors,
+    }))
+}
+
+/// `POST .../draft/publish {version}`: the action takes the draft's name, category, config,
+/// contract and function settings; its version rises by one and the draft is gone.
+async fn publish_draft(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Action>> {
+    caller.require(ACTION_EDIT)?;
+    let ctx = &caller.ctx;
+    let input: PublishDraftInput = parse_body(ctx, &body, &["version"])?;
+    let mut org = shared.lock();
+    let snapshot = find(&mut org, ctx, &id)?.clone();
+    let is_function = org.is_function_action(&snapshot);
+    let draft = snapshot.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
+    if input.version != draft.version {
+        return Err(stale(
+            ctx,
+            &id,
+            input.version,
+            draft.version,
+            "the draft of action",
+        ));
+    }
+    let errors = draft_errors(ctx, &snapshot, draft, is_function);
+    if let Some(first) = errors.first() {
+        let reason = first["message"]
+            .as_str()
+            .unwrap_or("the draft is not valid");
+        return Err(ApiError::bad_request(
+            ctx,
+            format!("The draft of action {id} cannot be published: {reason}"),
+        )
+        .with_entity(&id));
+    }
+    let action = find(&mut org, ctx, &id)?;
+    let Some(draft) = action.draft.take() else {
+        return Err(no_draft(ctx, &id));
+    };
+    action.name = draft.name;
+    action.category = draft.category;
+    action.secure = draft.secure;
+    action.replace_config(draft.config);
+    action.contract = draft.contract;
+    action.function = draft.function;
+    action.version += 1;
+    Ok(Json(action.to_api(true, false)))
+}
+
+async fn get_function(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FunctionConfig>> {
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = require_function(&mut org, ctx, &id)?;
+    Ok(Json(action.function.clone().unwrap_or_default()))
+}
+
+async fn get_draft_function(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FunctionConfig>> {
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = require_function(&mut org, ctx, &id)?;
+    let draft = action.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
+    Ok(Json(draft.function.clone().unwrap_or_default()))
+}
+
+/// `PUT .../draft/function` with a `Function` body. The body replaces the settings; fields the
+/// platform owns (`id`, `name`, `dateCreated`, `zipId`) are kept from before. `timeoutSeconds`
+/// defaults to 15 and must be 1..=15.
+async fn put_draft_function(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<FunctionConfig>> {
+    caller.require(FUNCTION_EDIT)?;
+    let ctx = &caller.ctx;
+    let mut input: Function = parse_body(ctx, &body, &["handler", "runtime"])?;
+    match input.timeout_seconds {
+        None => input.timeout_seconds = Some(15),
+        Some(t) if !(1..=15).contains(&t) => {
+            return Err(ApiError::invalid_value(
+                ctx,
+                "timeoutSeconds",
+                format!("timeoutSeconds of a function must be between 1 and 15 seconds; got {t}."),
+            )
+            .with_entity(&id));
+        }
+        Some(_) => {}
+    }
+    let mut org = shared.lock();
+    let action = require_function(&mut org, ctx, &id)?;
+    let draft = action.draft.as_mut().ok_or_else(|| no_draft(ctx, &id))?;
+    let settings = draft.function.get_or_insert_with(FunctionConfig::default);
+    if let Some(old) = &settings.function {
+        for owned in ["id", "name", "dateCreated", "zipId"] {
+            if let Some(value) = old.extra.get(owned) {
+                input.extra.insert(owned.into(), value.clone());
+            }
+        }
+    }
+    settings.function = Some(input);
+    Ok(Json(settings.clone()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integrations
+
+async fn list_integrations(
+    State(shared): State<Shared>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<EntityListing<Integration>>> {
+    let ctx = &caller.ctx;
+    let query = Query::parse(raw);
+    let page_size = query.number(ctx, "pageSize", 25, MAX_PAGE_SIZE)?;
+    let page_number = query.number(ctx, "pageNumber", 1, u32::MAX)?;
+    let ids: Option<Vec<&str>> = query
+        .get("ids")
+        .map(|ids| ids.split(',').map(str::trim).collect());
+    let type_filter = query.get("integrationType");
+    let org = shared.lock();
+    let matching: Vec<_> = org
+        .integrations
+        .iter()
+        .filter(|i| ids.as_ref().is_none_or(|ids| ids.contains(&i.id.as_str())))
+        .filter(|i| type_filter.is_none_or(|t| i.type_id == t))
+        .collect();
+    let entities = matching
+        .iter()
+        .skip((page_number as usize - 1).saturating_mul(page_size as usize))
+        .take(page_size as usize)
+        .map(|i| {
+            let mut type_extra = Map::new();
+            type_extra.insert("name".into(), i.type_name.clone().into());
+            type_extra.insert(
+                "selfUri".into(),
+                format!("/api/v2/integrations/types/{}", i.type_id).into(),
+            );
+            let mut extra = Map::new();
+            extra.insert("intendedState".into(), "ENABLED".into());
+            extra.insert(
+                "selfUri".into(),
+                format!("/api/v2/integrations/{}", i.id).into(),
+            );
+            Integration {
+                id: i.id.clone(),
+                name: Some(i.name.clone()),
+                integration_type: Some(IntegrationType {
+                    id: i.type_id.clone(),
+                    extra: type_extra,
+                }),
+                extra,
+            }
+        })
+        .collect();
+    Ok(Json(listing(
+        "/api/v2/integrations",
+        &query,
+        entities,
+        matching.len(),
+        page_size,
+        page_number,
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection routes
+
+/// Every stored action in API shape with its full config (template text included) and contract.
+async fn sandbox_actions(State(shared): State<Shared>) -> Json<Vec<Action>> {
+    let org = shared.lock();
+    Json(org.actions.values().map(StoredAction::to_full).collect())
+}
+
+/// Someone else edits the action: its version rises and its name gains ` (edited)`.
+async fn sandbox_edit(
+    State(shared): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Action>> {
+    let mut org = shared.lock();
+    let action = find(&mut org, &ctx.0, &id)?;
+    action.version += 1;
+    action.name.push_str(" (edited)");
+    Ok(Json(action.to_full()))
+}
+
+async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
+    let org = shared.lock();
+    let requests: Vec<Value> = org
+        .stats
+        .iter()
+        .map(|((method, route, status), count)| {
+            json!({ "method": method, "route": route, "status": status, "count": count })
+        })
+        .collect();
+    Json(json!({ "requests": requests }))
+}
+
+async fn sandbox_stats_reset(State(shared): State<Shared>) -> StatusCode {
+    shared.lock().stats.clear();
+    StatusCode::NO_CONTENT
+}

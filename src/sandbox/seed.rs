@@ -1,0 +1,834 @@
+//! Seed data: an org that looks like a real one.
+//!
+//! The default org is a hand-written table of about forty actions over six integrations (two web
+//! services integrations, Genesys Cloud, Salesforce, Zendesk, function data actions). Generated orgs
+//! (`actions: Some(n)`) draw from the same kinds, names and template shapes with a seeded
+//! `fastrand::Rng`, so the same seed always gives the same org. Both mixes include what a careful
+//! client must handle: unset timeouts, timeouts across 1..=60, static (built-in) actions, a custom
+//! authentication action, configs that name templates only by URI, and fields no model knows
+//! (`request.extraFeature`, `response.cacheSettings`, `config.retryOnFailure`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::state::{
+    Integration, REQUEST_TEMPLATE_FILE, SUCCESS_TEMPLATE_FILE, StoredAction, uuid_like,
+};
+use crate::genesys::models::{ActionConfig, Function, FunctionConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    WebServices,
+    GenesysCloud,
+    Salesforce,
+    Zendesk,
+    Function,
+}
+
+/// One row of the hand-written org: name, HTTP method, URL template, inputs, outputs.
+struct Spec {
+    kind: Kind,
+    name: &'static str,
+    method: &'static str,
+    url: &'static str,
+    inputs: &'static [&'static str],
+    outputs: &'static [&'static str],
+}
+
+const fn spec(
+    kind: Kind,
+    name: &'static str,
+    method: &'static str,
+    url: &'static str,
+    inputs: &'static [&'static str],
+    outputs: &'static [&'static str],
+) -> Spec {
+    Spec {
+        kind,
+        name,
+        method,
+        url,
+        inputs,
+        outputs,
+    }
+}
+
+use Kind::*;
+
+const SPECS: &[Spec] = &[
+    spec(
+        WebServices,
+        "Get Order Status",
+        "GET",
+        "https://api.acme-logistics.example/v2/orders/${input.orderId}",
+        &["orderId"],
+        &["status", "estimatedDelivery", "carrier"],
+    ),
+    spec(
+        WebServices,
+        "Get Shipment Tracking",
+        "GET",
+        "https://api.acme-logistics.example/v2/shipments/${input.trackingNumber}/events",
+        &["trackingNumber"],
+        &["lastEvent", "location", "deliveredAt"],
+    ),
+    spec(
+        WebServices,
+        "Create Return Authorization",
+        "POST",
+        "https://api.acme-logistics.example/v2/returns",
+        &["orderId", "reason"],
+        &["rmaNumber", "labelUrl"],
+    ),
+    spec(
+        WebServices,
+        "Lookup Customer by Phone",
+        "GET",
+        "https://crm.acme.example/api/customers?phone=${input.phoneNumber}",
+        &["phoneNumber"],
+        &["customerId", "firstName", "lastName", "tier"],
+    ),
+    spec(
+        WebServices,
+        "Get Account Balance",
+        "GET",
+        "https://billing.acme.example/v1/accounts/${input.accountNumber}/balance",
+        &["accountNumber"],
+        &["balance", "currency", "dueDate"],
+    ),
+    spec(
+        WebServices,
+        "Record Payment Promise",
+        "POST",
+        "https://billing.acme.example/v1/accounts/${input.accountNumber}/promises",
+        &["accountNumber", "amount", "promiseDate"],
+        &["promiseId"],
+    ),
+    spec(
+        WebServices,
+        "Check Store Hours",
+        "GET",
+        "https://stores.acme.example/api/stores/${input.storeId}/hours",
+        &["storeId"],
+        &["openNow", "closesAt"],
+    ),
+    spec(
+        WebServices,
+        "Get Loyalty Points",
+        "GET",
+        "https://loyalty.acme.example/members/${input.memberId}",
+        &["memberId"],
+        &["points", "tier"],
+    ),
+    spec(
+        WebServices,
+        "Verify Customer PIN",
+        "POST",
+        "https://auth.acme.example/v1/pin/verify",
+        &["customerId", "pin"],
+        &["verified", "attemptsLeft"],
+    ),
+    spec(
+        WebServices,
+        "Get Outage Status by Postcode",
+        "GET",
+        "https://status.northgrid.example/api/outages?postcode=${input.postcode}",
+        &["postcode"],
+        &["outageActive", "restoreEta"],
+    ),
+    spec(
+        WebServices,
+        "Schedule Technician Callback",
+        "POST",
+        "https://fieldops.northgrid.example/api/callbacks",
+        &["customerId", "window"],
+        &["callbackId", "scheduledFor"],
+    ),
+    spec(
+        WebServices,
+        "Get Appointment Slots",
+        "GET",
+        "https://fieldops.northgrid.example/api/slots?date=${input.date}&region=${input.region}",
+        &["date", "region"],
+        &["slots"],
+    ),
+    spec(
+        WebServices,
+        "Send SMS Confirmation",
+        "POST",
+        "https://sms.northgrid.example/v3/messages",
+        &["to", "text"],
+        &["messageId"],
+    ),
+    spec(
+        WebServices,
+        "Get Weather Alert",
+        "GET",
+        "https://alerts.northgrid.example/v1/alerts?lat=${input.lat}&lon=${input.lon}",
+        &["lat", "lon"],
+        &["severity", "headline"],
+    ),
+    spec(
+        GenesysCloud,
+        "Get User Presence",
+        "GET",
+        "/api/v2/users/${input.userId}/presences/purecloud",
+        &["userId"],
+        &["presence", "modifiedDate"],
+    ),
+    spec(
+        GenesysCloud,
+        "Get Queue Estimated Wait Time",
+        "GET",
+        "/api/v2/routing/queues/${input.queueId}/estimatedwaittime",
+        &["queueId"],
+        &["estimatedWaitTimeSeconds"],
+    ),
+    spec(
+        GenesysCloud,
+        "Get Queue Observations",
+        "POST",
+        "/api/v2/analytics/queues/observations/query",
+        &["queueId"],
+        &["waiting", "interacting", "onQueueUsers"],
+    ),
+    spec(
+        GenesysCloud,
+        "Get External Contact by Phone",
+        "GET",
+        "/api/v2/externalcontacts/contacts?q=${input.phoneNumber}",
+        &["phoneNumber"],
+        &["contactId", "firstName", "lastName"],
+    ),
+    spec(
+        GenesysCloud,
+        "Update Conversation Participant Attributes",
+        "PATCH",
+        "/api/v2/conversations/${input.conversationId}/participants/${input.participantId}/attributes",
+        &["conversationId", "participantId", "attributes"],
+        &["updated"],
+    ),
+    spec(
+        GenesysCloud,
+        "Get Schedule Group Status",
+        "GET",
+        "/api/v2/architect/schedulegroups/${input.scheduleGroupId}",
+        &["scheduleGroupId"],
+        &["state"],
+    ),
+    spec(
+        GenesysCloud,
+        "Lookup Data Table Row",
+        "GET",
+        "/api/v2/flows/datatables/${input.datatableId}/rows/${input.key}?showbrief=false",
+        &["datatableId", "key"],
+        &["row"],
+    ),
+    spec(
+        GenesysCloud,
+        "Get Agent Skills",
+        "GET",
+        "/api/v2/users/${input.userId}/routingskills",
+        &["userId"],
+        &["skills"],
+    ),
+    spec(
+        GenesysCloud,
+        "Create Callback",
+        "POST",
+        "/api/v2/conversations/callbacks",
+        &["queueId", "phoneNumber", "customerName"],
+        &["conversationId"],
+    ),
+    spec(
+        Salesforce,
+        "Get Contact by Phone Number",
+        "GET",
+        "/services/data/v58.0/parameterizedSearch/?q=${input.phoneNumber}&sobject=Contact&Contact.fields=Id,Name,AccountId",
+        &["phoneNumber"],
+        &["contactId", "contactName", "accountId"],
+    ),
+    spec(
+        Salesforce,
+        "Get Open Cases for Account",
+        "GET",
+        "/services/data/v58.0/query/?q=SELECT+Id,CaseNumber,Status+FROM+Case+WHERE+AccountId='${input.accountId}'+AND+IsClosed=false",
+        &["accountId"],
+        &["caseCount", "caseNumbers"],
+    ),
+    spec(
+        Salesforce,
+        "Create Case",
+        "POST",
+        "/services/data/v58.0/sobjects/Case",
+        &["contactId", "subject", "description"],
+        &["caseId"],
+    ),
+    spec(
+        Salesforce,
+        "Get Account Owner",
+        "GET",
+        "/services/data/v58.0/sobjects/Account/${input.accountId}?fields=OwnerId,Owner.Email",
+        &["accountId"],
+        &["ownerId", "ownerEmail"],
+    ),
+    spec(
+        Salesforce,
+        "Update Case Status",
+        "PATCH",
+        "/services/data/v58.0/sobjects/Case/${input.caseId}",
+        &["caseId", "status"],
+        &["updated"],
+    ),
+    spec(
+        Salesforce,
+        "Get Entitlement Level",
+        "GET",
+        "/services/data/v58.0/query/?q=SELECT+Type+FROM+Entitlement+WHERE+AccountId='${input.accountId}'",
+        &["accountId"],
+        &["entitlement"],
+    ),
+    spec(
+        Zendesk,
+        "Search User by Email",
+        "GET",
+        "/api/v2/users/search.json?query=email:${input.email}",
+        &["email"],
+        &["userId", "name", "organizationId"],
+    ),
+    spec(
+        Zendesk,
+        "Get Latest Ticket",
+        "GET",
+        "/api/v2/users/${input.userId}/tickets/requested.json?sort_order=desc&per_page=1",
+        &["userId"],
+        &["ticketId", "status", "subject"],
+    ),
+    spec(
+        Zendesk,
+        "Create Ticket",
+        "POST",
+        "/api/v2/tickets.json",
+        &["requesterEmail", "subject", "comment"],
+        &["ticketId"],
+    ),
+    spec(
+        Zendesk,
+        "Add Ticket Comment",
+        "PUT",
+        "/api/v2/tickets/${input.ticketId}.json",
+        &["ticketId", "comment"],
+        &["updated"],
+    ),
+    spec(
+        Zendesk,
+        "Get Organization SLA",
+        "GET",
+        "/api/v2/organizations/${input.organizationId}.json",
+        &["organizationId"],
+        &["slaPolicy"],
+    ),
+    spec(
+        Function,
+        "Score Fraud Risk",
+        "POST",
+        "",
+        &["ani", "accountNumber"],
+        &["riskScore", "reason"],
+    ),
+    spec(
+        Function,
+        "Format Spoken Balance",
+        "POST",
+        "",
+        &["balance", "locale"],
+        &["ssml"],
+    ),
+    spec(
+        Function,
+        "Route by Language Detection",
+        "POST",
+        "",
+        &["utterance"],
+        &["language", "confidence"],
+    ),
+];
+
+/// Timeouts of the hand-written org, cycled over its actions: unset ones mixed with 1..=60.
+const TIMEOUTS: &[Option<i64>] = &[
+    None,
+    Some(10),
+    None,
+    Some(30),
+    Some(1),
+    None,
+    Some(60),
+    Some(5),
+    Some(15),
+    None,
+    Some(45),
+    Some(20),
+    Some(2),
+    None,
+    Some(25),
+];
+
+const FUNCTION_TIMEOUTS: &[Option<i64>] = &[Some(15), Some(5), None];
+
+const WEB_A: &str = "0d1a4f5e-2c3b-4a59-9e7d-6f1b2c3d4e51";
+const WEB_B: &str = "1e2b5a6f-3d4c-4b6a-8f8e-7a2c3d4e5f62";
+const GENESYS: &str = "2f3c6b7a-4e5d-4c7b-9a9f-8b3d4e5f6a73";
+const SALESFORCE: &str = "3a4d7c8b-5f6e-4d8c-8bab-9c4e5f6a7b84";
+const ZENDESK: &str = "4b5e8d9c-6a7f-4e9d-9cbc-ad5f6a7b8c95";
+const FUNCTIONS: &str = "5c6f9eab-7b8a-4fae-8dcd-be6a7b8c9da6";
+
+pub fn integrations() -> Vec<Integration> {
+    let make = |id: &str, name: &str, type_id: &str, type_name: &str| Integration {
+        id: id.into(),
+        name: name.into(),
+        type_id: type_id.into(),
+        type_name: type_name.into(),
+    };
+    vec![
+        make(
+            WEB_A,
+            "Acme Web Services",
+            "custom-rest-actions",
+            "Web Services Data Actions",
+        ),
+        make(
+            WEB_B,
+            "Northgrid Field Ops",
+            "custom-rest-actions",
+            "Web Services Data Actions",
+        ),
+        make(
+            GENESYS,
+            "Genesys Cloud Data Actions",
+            "purecloud-data-actions",
+            "Genesys Cloud Data Actions",
+        ),
+        make(
+            SALESFORCE,
+            "Salesforce Data Actions",
+            "salesforce-datadip",
+            "Salesforce Data Actions",
+        ),
+        make(
+            ZENDESK,
+            "Zendesk Data Actions",
+            "zendesk-datadip",
+            "Zendesk Data Actions",
+        ),
+        make(
+            FUNCTIONS,
+            "Function Data Actions",
+            "function-data-actions",
+            "Function Data Actions",
+        ),
+    ]
+}
+
+fn integration_for(kind: Kind, index: usize) -> &'static str {
+    match kind {
+        WebServices if index.is_multiple_of(2) => WEB_A,
+        WebServices => WEB_B,
+        GenesysCloud => GENESYS,
+        Salesforce => SALESFORCE,
+        Zendesk => ZENDESK,
+        Function => FUNCTIONS,
+    }
+}
+
+fn category_of(integration_id: &str) -> String {
+    integrations()
+        .into_iter()
+        .find(|i| i.id == integration_id)
+        .map(|i| i.name)
+        .unwrap_or_default()
+}
+
+/// The hand-written org: the table above, two static actions and one custom authentication action.
+pub fn default_org() -> Vec<StoredAction> {
+    // Ids are drawn from a fixed seed so the default org is the same in every run.
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let mut actions = Vec::new();
+    for (index, spec) in SPECS.iter().enumerate() {
+        let id = uuid_like(&mut rng);
+        let shape = Shape {
+            timeout: TIMEOUTS[index % TIMEOUTS.len()],
+            function_timeout: FUNCTION_TIMEOUTS[index % FUNCTION_TIMEOUTS.len()],
+            uri_only: index % 9 == 4,
+            extra_fields: index % 4 == 1,
+            secure: spec.name.contains("PIN") || spec.name.contains("Fraud"),
+        };
+        let integration = integration_for(spec.kind, index);
+        actions.push(build(&id, spec, integration, &shape, &mut rng));
+    }
+    actions.extend(static_actions());
+    actions.push(custom_auth_action(WEB_A, &uuid_like(&mut rng)));
+    actions
+}
+
+/// `n` listable actions drawn from the same mix, plus one custom authentication action (hidden
+/// from listings unless `includeAuthActions=true`). Same `seed`, same org.
+pub fn generated_org(n: usize, seed: u64) -> Vec<StoredAction> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut actions = Vec::with_capacity(n + 1);
+    for index in 0..n {
+        let id = uuid_like(&mut rng);
+        let spec = &SPECS[rng.usize(0..SPECS.len())];
+        // About one in forty is a built-in action.
+        if rng.u32(0..40) == 0 {
+            let mut action = build_static(&format!("static_{}", id.replace('-', "")), spec);
+            action.name = format!("{} {}", spec.name, index + 1);
+            actions.push(action);
+            continue;
+        }
+        let timeout = match rng.u32(0..3) {
+            0 => None,
+            _ => Some(rng.i64(1..=60)),
+        };
+        let shape = Shape {
+            timeout,
+            function_timeout: FUNCTION_TIMEOUTS[rng.usize(0..FUNCTION_TIMEOUTS.len())],
+            uri_only: rng.u32(0..8) == 0,
+            extra_fields: rng.u32(0..4) == 0,
+            secure: rng.u32(0..10) == 0,
+        };
+        let integration = integration_for(spec.kind, rng.usize(0..2));
+        let mut action = build(&id, spec, integration, &shape, &mut rng);
+        action.name = format!("{} {}", spec.name, index + 1);
+        actions.push(action);
+    }
+    actions.push(custom_auth_action(WEB_A, &uuid_like(&mut rng)));
+    actions
+}
+
+struct Shape {
+    timeout: Option<i64>,
+    function_timeout: Option<i64>,
+    uri_only: bool,
+    extra_fields: bool,
+    secure: bool,
+}
+
+fn build(
+    id: &str,
+    spec: &Spec,
+    integration_id: &str,
+    shape: &Shape,
+    rng: &mut fastrand::Rng,
+) -> StoredAction {
+    let request_template = request_template(spec);
+    let success_template = success_template(spec);
+    let mut request = Map::new();
+    let url = match spec.kind {
+        // Read only for function integrations; the platform sets it when a draft is created.
+        Function => format!("https://functions.local/actions/{id}/invoke"),
+        _ => spec.url.to_owned(),
+    };
+    request.insert("requestUrlTemplate".into(), url.into());
+    request.insert("requestType".into(), spec.method.into());
+    request.insert("headers".into(), headers(spec.kind, spec.method));
+    let mut response = Map::new();
+    response.insert("translationMap".into(), translation_map(spec));
+    response.insert("translationMapDefaults".into(), translation_defaults(spec));
+
+    let mut uri_templates = BTreeMap::new();
+    let base = format!("/api/v2/integrations/actions/{id}/templates");
+    if shape.uri_only {
+        request.insert(
+            "requestTemplateUri".into(),
+            format!("{base}/{REQUEST_TEMPLATE_FILE}").into(),
+        );
+        response.insert(
+            "successTemplateUri".into(),
+            format!("{base}/{SUCCESS_TEMPLATE_FILE}").into(),
+        );
+        uri_templates.insert(REQUEST_TEMPLATE_FILE.to_owned(), request_template);
+        uri_templates.insert(SUCCESS_TEMPLATE_FILE.to_owned(), success_template);
+    } else {
+        request.insert("requestTemplate".into(), request_template.into());
+        response.insert("successTemplate".into(), success_template.into());
+    }
+
+    let mut extra = Map::new();
+    if shape.extra_fields {
+        request.insert(
+            "extraFeature".into(),
+            json!({ "mode": "strict", "retainHeaders": ["X-Request-Id"] }),
+        );
+        response.insert(
+            "cacheSettings".into(),
+            json!({ "enabled": true, "ttlSeconds": 300 }),
+        );
+        extra.insert("retryOnFailure".into(), Value::Bool(false));
+    }
+
+    let function = (spec.kind == Function).then(|| function_config(id, spec, shape, rng));
+    StoredAction {
+        id: id.to_owned(),
+        name: spec.name.to_owned(),
+        integration_id: integration_id.to_owned(),
+        category: category_of(integration_id),
+        version: 1 + rng.i64(0..6),
+        secure: shape.secure,
+        custom_auth: false,
+        config: ActionConfig {
+            timeout_seconds: shape.timeout,
+            request: Some(request),
+            response: Some(response),
+            extra,
+        },
+        contract: contract(spec),
+        uri_templates,
+        function,
+        draft: None,
+    }
+}
+
+fn headers(kind: Kind, method: &str) -> Value {
+    match kind {
+        GenesysCloud => json!({ "UserAgent": "PureCloudIntegrations/1.0" }),
+        _ if method == "GET" => json!({ "Accept": "application/json" }),
+        _ => json!({ "Content-Type": "application/json", "Accept": "application/json" }),
+    }
+}
+
+fn request_template(spec: &Spec) -> String {
+    if spec.method == "GET" {
+        return "${input.rawRequest}".to_owned();
+    }
+    let fields: Vec<String> = spec
+        .inputs
+        .iter()
+        .map(|name| format!("  \"{name}\": \"${{esc.jsonString(${{input.{name}}})}}\""))
+        .collect();
+    format!("{{\n{}\n}}", fields.join(",\n"))
+}
+
+fn success_template(spec: &Spec) -> String {
+    let fields: Vec<String> = spec
+        .outputs
+        .iter()
+        .map(|name| format!("\"{name}\": ${{{name}}}"))
+        .collect();
+    format!("{{{}}}", fields.join(", "))
+}
+
+fn translation_map(spec: &Spec) -> Value {
+    let map: Map<String, Value> = spec
+        .outputs
+        .iter()
+        .map(|name| (name.to_string(), Value::String(format!("$.{name}"))))
+        .collect();
+    Value::Object(map)
+}
+
+fn translation_defaults(spec: &Spec) -> Value {
+    let map: Map<String, Value> = spec
+        .outputs
+        .iter()
+        .take(1)
+        .map(|name| (name.to_string(), Value::String("\"\"".into())))
+        .collect();
+    Value::Object(map)
+}
+
+fn contract(spec: &Spec) -> Value {
+    let schema = |title: &str, names: &[&str], required: bool| {
+        let properties: Map<String, Value> = names
+            .iter()
+            .map(|n| (n.to_string(), json!({ "type": "string", "description": n })))
+            .collect();
+        let mut doc = json!({
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "title": title,
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": true,
+        });
+        if required {
+            doc["required"] = json!(names);
+        }
+        doc
+    };
+    json!({
+        "input": { "inputSchema": schema(&format!("{} Request", spec.name), spec.inputs, true) },
+        "output": { "successSchema": schema(&format!("{} Response", spec.name), spec.outputs, false) },
+    })
+}
+
+fn function_config(
+    id: &str,
+    spec: &Spec,
+    shape: &Shape,
+    rng: &mut fastrand::Rng,
+) -> FunctionConfig {
+    let zip_id = uuid_like(rng);
+    let mut function = Map::new();
+    function.insert("id".into(), uuid_like(rng).into());
+    function.insert("name".into(), format!("dataaction-{id}").into());
+    function.insert(
+        "description".into(),
+        format!("{} handler", spec.name).into(),
+    );
+    function.insert("dateCreated".into(), "2025-03-14T09:26:53.000Z".into());
+    function.insert("zipId".into(), zip_id.clone().into());
+    function.insert("handler".into(), "src/index.handler".into());
+    function.insert("runtime".into(), "nodejs22.x".into());
+    let mut extra = Map::new();
+    extra.insert("id".into(), id.into());
+    extra.insert(
+        "zip".into(),
+        json!({
+            "id": zip_id,
+            "name": format!("{}.zip", spec.name.to_lowercase().replace(' ', "-")),
+            "status": "Available",
+            "dateCreated": "2025-03-14T09:26:40.000Z",
+        }),
+    );
+    extra.insert(
+        "selfUri".into(),
+        format!("/api/v2/integrations/actions/{id}/function").into(),
+    );
+    FunctionConfig {
+        function: Some(Function {
+            timeout_seconds: Some(shape.function_timeout.unwrap_or(15)),
+            extra: function,
+        }),
+        extra,
+    }
+}
+
+/// Built-in actions: ids start with `static`, and the platform refuses every change to them.
+fn static_actions() -> Vec<StoredAction> {
+    vec![
+        build_static(
+            "static_salesforce_get_contact_by_phone",
+            &spec(
+                Salesforce,
+                "Salesforce Get Contact by Phone (built-in)",
+                "GET",
+                "/services/data/v58.0/search/?q=FIND+{${input.phoneNumber}}+IN+PHONE+FIELDS",
+                &["phoneNumber"],
+                &["contactId", "contactName"],
+            ),
+        ),
+        build_static(
+            "static_zendesk_get_user_by_phone",
+            &spec(
+                Zendesk,
+                "Zendesk Get User by Phone (built-in)",
+                "GET",
+                "/api/v2/search.json?query=type:user+phone:${input.phoneNumber}",
+                &["phoneNumber"],
+                &["userId", "name"],
+            ),
+        ),
+    ]
+}
+
+fn build_static(id: &str, spec: &Spec) -> StoredAction {
+    let shape = Shape {
+        timeout: None,
+        function_timeout: None,
+        uri_only: false,
+        extra_fields: false,
+        secure: false,
+    };
+    let integration = integration_for(spec.kind, 0);
+    let mut rng = fastrand::Rng::with_seed(id.len() as u64);
+    let mut action = build(id, spec, integration, &shape, &mut rng);
+    action.version = 1;
+    action
+}
+
+/// A web services integration's custom authentication action: it fetches a token for the
+/// integration's other actions. Listed only with `includeAuthActions=true`; a timeout is invalid.
+fn custom_auth_action(integration_id: &str, id: &str) -> StoredAction {
+    let mut request = Map::new();
+    request.insert(
+        "requestUrlTemplate".into(),
+        "https://auth.acme.example/oauth2/token".into(),
+    );
+    request.insert("requestType".into(), "POST".into());
+    request.insert(
+        "headers".into(),
+        json!({
+            "Authorization": "Basic ${encoding.base64(\"${credentials.clientId}:${credentials.clientSecret}\")}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }),
+    );
+    request.insert(
+        "requestTemplate".into(),
+        "grant_type=client_credentials".into(),
+    );
+    let mut response = Map::new();
+    response.insert(
+        "translationMap".into(),
+        json!({ "tokenValue": "$.access_token", "tokenType": "$.token_type" }),
+    );
+    response.insert("translationMapDefaults".into(), json!({}));
+    response.insert(
+        "successTemplate".into(),
+        "{ \"token\": ${tokenValue}, \"tokenType\": ${tokenType} }".into(),
+    );
+    StoredAction {
+        id: id.to_owned(),
+        name: format!("{} Custom Auth", category_of(integration_id)),
+        integration_id: integration_id.to_owned(),
+        category: category_of(integration_id),
+        version: 2,
+        secure: true,
+        custom_auth: true,
+        config: ActionConfig {
+            timeout_seconds: None,
+            request: Some(request),
+            response: Some(response),
+            extra: Map::new(),
+        },
+        contract: json!({
+            "input": { "inputSchema": { "type": "object", "properties": {} } },
+            "output": { "successSchema": { "type": "object", "properties": {
+                "token": { "type": "string" }, "tokenType": { "type": "string" } } } },
+        }),
+        uri_templates: BTreeMap::new(),
+        function: None,
+        draft: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_org_has_the_promised_mix() {
+        let org = default_org();
+        assert!((38..=45).contains(&org.len()), "{} actions", org.len());
+        assert_eq!(org.iter().filter(|a| a.is_static()).count(), 2);
+        assert_eq!(org.iter().filter(|a| a.custom_auth).count(), 1);
+        assert!(org.iter().any(|a| !a.uri_templates.is_empty()));
+        assert!(org.iter().any(|a| a.config.timeout_seconds.is_none()));
+        assert!(org.iter().any(|a| a.config.timeout_seconds == Some(60)));
+        assert!(org.iter().any(|a| a.function.is_some()));
+        let ids: std::collections::BTreeSet<_> = org.iter().map(|a| &a.id).collect();
+        assert_eq!(ids.len(), org.len(), "ids are unique");
+    }
+
+    #[test]
+    fn generated_org_is_deterministic_for_a_seed() {
+        let names = |seed| {
+            generated_org(50, seed)
+                .into_iter()
+                .map(|a| (a.id, a.name, a.config.timeout_seconds))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(7), names(7));
+        assert_ne!(names(7), names(8));
+        assert_eq!(generated_org(50, 7).len(), 51);
+    }
+}
