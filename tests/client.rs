@@ -279,8 +279,46 @@ async fn faults_are_waited_out_and_retried() {
     );
     // Each 429 said `Retry-After: 1`, and it was honoured.
     assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
-    // Dropped connections were retried too: more attempts than the answers counted above.
-    assert!(client.requests_sent() >= n + rate_limited + unavailable);
+    // Dropped connections (recorded with status 0) were retried too; every attempt is accounted for.
+    let dropped = answered(&sandbox, "GET", ACTION_ROUTE, Some(0)).await;
+    assert!(
+        dropped >= 1,
+        "no dropped connection among {} attempts",
+        client.requests_sent()
+    );
+    assert_eq!(
+        client.requests_sent(),
+        n + rate_limited + unavailable + dropped
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patch_whose_connection_dropped_goes_back_to_the_caller() {
+    // Every request faults: 429s and 503s are retried, the first dropped connection ends the call.
+    let sandbox = start(SandboxOptions {
+        fault_rate: 1.0,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let target = Target::local(sandbox.base_url());
+    let mut options = options(target, credentials("sandbox", "sandbox"), 60_000);
+    options.retry = RetryPolicy {
+        max_attempts: 100,
+        base_delay: Duration::from_millis(1),
+        ..quick_retry()
+    };
+    let client = Client::new(options).unwrap();
+    let body = UpdateActionInput {
+        name: None,
+        category: None,
+        config: None,
+        version: 1,
+    };
+    let err = client.patch_action("any-id", &body).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(answered(&sandbox, "PATCH", ACTION_ROUTE, Some(0)).await, 1);
+    let answered_all = answered(&sandbox, "PATCH", ACTION_ROUTE, None).await;
+    assert_eq!(client.requests_sent(), answered_all);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -527,11 +565,15 @@ async fn a_read_modify_write_changes_only_the_timeout_and_version() {
     let sandbox = start(SandboxOptions::default()).await;
     let client = client_of(&sandbox, 60_000);
     let before = stored_actions(&sandbox).await;
+    // Listed without `includeAuthActions`: no custom authentication action, which takes no timeout.
+    let listed = client.list_actions(&ActionQuery::default()).await.unwrap();
     // An action with its templates inline, so the read carries everything a write needs.
     let target = before
         .iter()
         .find(|a| {
-            !a["id"].as_str().unwrap().starts_with("static")
+            let id = a["id"].as_str().unwrap();
+            !id.starts_with("static")
+                && listed.iter().any(|l| l.id == id)
                 && a["config"]["request"]["requestTemplate"].is_string()
                 && a["config"]["response"]["successTemplate"].is_string()
         })
@@ -799,4 +841,38 @@ proptest! {
         expected["config"]["timeoutSeconds"] = json!(new);
         prop_assert_eq!(written, expected);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_endpoints_rate_limit_is_retried_then_reported() {
+    let sandbox = start(SandboxOptions {
+        token_rate_limit: 1,
+        ..SandboxOptions::default()
+    })
+    .await;
+    client_of(&sandbox, 60_000).authenticate().await.unwrap();
+    // A second client of the same OAuth client exceeds one token per minute.
+    let target = Target::local(sandbox.base_url());
+    let mut options = options(target, credentials("sandbox", "sandbox"), 60_000);
+    options.retry = RetryPolicy {
+        max_attempts: 3,
+        ..quick_retry()
+    };
+    let second = Client::new(options).unwrap();
+    let err = second.authenticate().await.unwrap_err();
+    let Error::Auth {
+        status: 400, error, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(error, "invalid_request");
+    assert_eq!(answered(&sandbox, "POST", TOKEN_ROUTE, Some(400)).await, 3);
+    // Not mistaken for wrong credentials.
+    let text = err.to_string();
+    assert!(
+        text.contains("rate limit") && !text.contains("secret is wrong"),
+        "{text}"
+    );
+    assert_eq!(second.tokens_minted(), 0);
 }
