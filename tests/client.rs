@@ -121,8 +121,9 @@ async fn some_action_id(client: &Client) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_token_serves_many_calls() {
     let sandbox = start(SandboxOptions::default()).await;
+    let id = some_action_id(&client_of(&sandbox, 60_000)).await;
+    // A fresh client: twenty calls at once find no token, and share one mint.
     let client = client_of(&sandbox, 60_000);
-    let id = some_action_id(&client).await;
     let calls = (0..20).map(|_| {
         let client = client.clone();
         let id = id.clone();
@@ -132,7 +133,7 @@ async fn one_token_serves_many_calls() {
         result.unwrap();
     }
     assert_eq!(client.tokens_minted(), 1);
-    assert_eq!(answered(&sandbox, "POST", TOKEN_ROUTE, Some(200)).await, 1);
+    assert_eq!(answered(&sandbox, "POST", TOKEN_ROUTE, Some(200)).await, 2);
     assert_eq!(answered(&sandbox, "GET", ACTION_ROUTE, Some(200)).await, 20);
 }
 
@@ -654,6 +655,46 @@ async fn templates_named_only_by_uri_can_be_fetched() {
     );
 }
 
+/// A TCP listener that answers every request with `200` and this JSON body.
+async fn canned_server(body: &'static str) -> url::Url {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_does_not_fit_the_model_names_the_json_path() {
+    let base = canned_server(r#"{"entities":[{"id":"a","version":"three"}],"pageCount":1}"#).await;
+    let client = token_client(&base, quick_retry(), Duration::from_secs(5));
+    let err = client
+        .list_actions(&ActionQuery::default())
+        .await
+        .unwrap_err();
+    let Error::Decode { path, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, "entities[0].version");
+    assert!(err.to_string().contains("`entities[0].version`"), "{err}");
+}
+
 /// A TCP listener that accepts, reads the request, and closes without answering (`drop`), or
 /// never answers (`silent`); counts the connections.
 async fn faulty_server(silent: bool) -> (url::Url, Arc<AtomicU32>) {
@@ -875,4 +916,77 @@ async fn the_token_endpoints_rate_limit_is_retried_then_reported() {
         "{text}"
     );
     assert_eq!(second.tokens_minted(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_timeout_goes_through_a_draft() {
+    use dactl::genesys::models::{FUNCTION_INTEGRATION_TYPE, UpdateDraftInput};
+    let sandbox = start(SandboxOptions::default()).await;
+    let client = client_of(&sandbox, 60_000);
+    let integrations = client.list_integrations().await.unwrap();
+    let actions = client.list_actions(&ActionQuery::default()).await.unwrap();
+    let function = actions
+        .iter()
+        .find(|a| {
+            integrations.iter().any(|i| {
+                Some(&i.id) == a.integration_id.as_ref()
+                    && i.integration_type
+                        .as_ref()
+                        .is_some_and(|t| t.id == FUNCTION_INTEGRATION_TYPE)
+            })
+        })
+        .expect("the seed org has a function data action");
+    let id = function.id.as_str();
+    let published = client.get_function(id).await.unwrap();
+
+    let draft = client.create_draft(id).await.unwrap();
+    let draft = client.get_draft(id, true).await.unwrap_or(draft);
+    let mut config = draft.config.clone().expect("the draft's config");
+    config.timeout_seconds = Some(20);
+    let patched = client
+        .patch_draft(
+            id,
+            &UpdateDraftInput {
+                name: draft.name.clone(),
+                category: draft.category.clone(),
+                config: Some(config),
+                contract: None,
+                secure: None,
+                version: draft.version.unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.version, Some(draft.version.unwrap() + 1));
+
+    let settings = client.get_draft_function(id).await.unwrap();
+    let mut function_settings = settings.function.clone().expect("function settings");
+    let new_timeout = if function_settings.timeout_seconds == Some(9) {
+        8
+    } else {
+        9
+    };
+    function_settings.timeout_seconds = Some(new_timeout);
+    let put = client
+        .put_draft_function(id, &function_settings)
+        .await
+        .unwrap();
+    assert_eq!(put.function.unwrap().timeout_seconds, Some(new_timeout));
+
+    let validation = client.validate_draft(id).await.unwrap();
+    assert!(validation.valid, "{:?}", validation.errors);
+    let version = client.get_draft(id, false).await.unwrap().version.unwrap();
+    let action = client.publish_draft(id, version).await.unwrap();
+    assert_eq!(action.version, Some(function.version.unwrap() + 1));
+    assert_eq!(action.config.unwrap().timeout_seconds, Some(20));
+
+    let now = client.get_function(id).await.unwrap();
+    assert_eq!(
+        now.function.as_ref().unwrap().timeout_seconds,
+        Some(new_timeout)
+    );
+    // Everything else of the function settings is as it was.
+    let mut expected = published.clone();
+    expected.function.as_mut().unwrap().timeout_seconds = Some(new_timeout);
+    assert_eq!(now, expected);
 }
