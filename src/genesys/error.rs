@@ -185,8 +185,8 @@ fn api_message(
         400 if message.contains("does not match the current version") => {
             "Someone changed it meanwhile (version conflict); read it again and retry the change.".into()
         }
-        400 => "Genesys Cloud rejected the request as invalid; check the values sent (timeouts are whole \
-                seconds, 1 to 60)."
+        400 => "Genesys Cloud rejected the request as invalid; check the values sent (an action's \
+                `timeoutSeconds` is whole seconds, 1 to 60; a function's, 1 to 15)."
             .into(),
         429 => "Genesys Cloud is rate limiting this client; lower `--rate` or try again later.".into(),
         500..=599 => "Genesys Cloud had a server error and retries did not help; try again later.".into(),
