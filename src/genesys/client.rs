@@ -296,7 +296,9 @@ impl Client {
                         continue;
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        let wait = retry_after_header(&headers).unwrap_or(Duration::from_secs(1));
+                        let wait = retry_after_header(&headers)
+                            .or_else(|| retry_after_in_message(&error))
+                            .unwrap_or(Duration::from_secs(1));
                         if wait > policy.max_retry_after {
                             return Err(Error::RetryAfterTooLong {
                                 retry_after: wait,
@@ -369,6 +371,20 @@ fn api_error(
         correlation_id: header_id.or(context_id),
         action_id: action_id.map(str::to_string),
     }
+}
+
+/// The seconds of "Retry the request in [42] seconds", for a 429 that lost its `Retry-After`.
+fn retry_after_in_message(error: &Error) -> Option<Duration> {
+    let Error::Api { message, .. } = error else {
+        return None;
+    };
+    let start = message.find('[')? + 1;
+    let end = start + message[start..].find(']')?;
+    message[start..end]
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s.min(1_000_000_000)))
 }
 
 /// Percent-encodes one path segment: everything but the unreserved characters of RFC 3986, so a
@@ -458,6 +474,25 @@ mod tests {
             err.to_string().contains("<html> bad gateway </html>"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_is_read_from_its_message() {
+        let body = br#"{"message":"Rate limit exceeded the maximum. Retry the request in [42] seconds","code":"too.many.requests.retry.after","status":429}"#;
+        let err = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &Default::default(),
+            body,
+            None,
+        );
+        assert_eq!(retry_after_in_message(&err), Some(Duration::from_secs(42)));
+        let err = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &Default::default(),
+            b"{}",
+            None,
+        );
+        assert_eq!(retry_after_in_message(&err), None);
     }
 
     #[test]

@@ -185,8 +185,8 @@ fn api_message(
         400 if message.contains("does not match the current version") => {
             "Someone changed it meanwhile (version conflict); read it again and retry the change.".into()
         }
-        400 => "Genesys Cloud rejected the request as invalid; check the values sent (timeouts are whole \
-                seconds, 1 to 60)."
+        400 => "Genesys Cloud rejected the request as invalid; check the values sent (an action's \
+                `timeoutSeconds` is whole seconds, 1 to 60; a function's, 1 to 15)."
             .into(),
         429 => "Genesys Cloud is rate limiting this client; lower `--rate` or try again later.".into(),
         500..=599 => "Genesys Cloud had a server error and retries did not help; try again later.".into(),
@@ -205,7 +205,13 @@ fn auth_message(status: u16, error: &str, description: &str, region: &str) -> St
         (true, false) => description.to_string(),
         (true, true) => "no reason given".to_string(),
     };
-    if error == "invalid_client" || matches!(status, 401 | 403) {
+    if error == "invalid_request" && description.to_ascii_lowercase().contains("rate limit") {
+        format!(
+            "The token endpoint of region {region} kept refusing with its own rate limit ({status} {said}). \
+             Too many tokens were asked for with this OAuth client (several dactl runs at once?); wait a \
+             minute and try again."
+        )
+    } else if error == "invalid_client" || matches!(status, 401 | 403) {
         format!(
             "The token request was refused ({status} {said}): the client id or secret is wrong for \
              region {region}. Check {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (or the profile's \

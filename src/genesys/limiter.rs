@@ -7,6 +7,9 @@
 //!    after one 429 the whole client waits, not just the request that got it;
 //! 3. a governor rate limiter at `rate_per_minute` with a burst of 1, so requests are evenly spaced
 //!    (one every `60 / rate` seconds) and no 60-second window of the server sees more than the rate.
+//!
+//! "Every request of the process" means every request of one `Client` and its clones: the session
+//! holds one client, and Genesys Cloud counts its limit per token, which a client owns.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;

@@ -55,7 +55,7 @@ pub enum RegionProblem {
     Unknown,
     /// `http://` to a host other than this machine.
     PlainHttp,
-    /// A URL with a path, query or credentials; only a bare origin is a target.
+    /// A URL with a path, port, query or user name; only a bare origin is a target.
     HasPath,
 }
 
@@ -100,7 +100,7 @@ impl fmt::Display for RegionError {
             ),
             RegionProblem::HasPath => write!(
                 f,
-                "`{input}` has a path, query or user name; give only the region or domain, such as \
+                "`{input}` has a path, port, query or user name; give only the region or domain, such as \
                  `eu-west-1` or `mypurecloud.ie`, or a local base URL such as `http://127.0.0.1:8080`."
             ),
         }
