@@ -411,14 +411,17 @@ pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
     }
 }
 
-/// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (JSON with
-/// `--json`), returning the exit code (as `run`).
+/// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (a string bare,
+/// actions and changes as tables, JSON with `--json`), returning the exit code (as `run`).
 pub fn eval(host: &mut Host, source: &str) -> u8 {
     let _ = install_ctrl_c(host.interrupt_flag());
     match host.eval_named("<eval>", source) {
         Ok(value) => {
             if host.printer().json {
                 host.printer().data(&render::json(&value));
+            } else if value.is_string() {
+                // Bare, so that `$(dactl eval ...)` in a shell gets the text itself.
+                host.printer().data(&value.to_string());
             } else if let Some(text) = render::value(&value) {
                 host.printer().data(&text);
             }
