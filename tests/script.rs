@@ -786,10 +786,8 @@ fn dactl_run_eval_and_check_against_an_org() {
         "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds != 30)[0].id",
     ]);
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
-    let id = crate::support::stdout(&out)
-        .trim()
-        .trim_matches('"')
-        .to_owned();
+    let id = crate::support::stdout(&out).trim().to_owned();
+    assert!(!id.starts_with('"'), "a string prints bare: {id}");
     assert_ne!(org.action(&id)["config"]["timeoutSeconds"], 30);
     let example = format!("{}/examples/01-raise-one.rhai", env!("CARGO_MANIFEST_DIR"));
     let out = org.dactl(&["run", &example, "--arg", &format!("id={id}")]);
