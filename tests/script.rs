@@ -816,3 +816,37 @@ fn dactl_run_eval_and_check_against_an_org() {
         crate::support::stderr(&out)
     );
 }
+
+#[test]
+fn ctrl_c_during_a_bulk_change_stops_new_writes() {
+    let org = Org::start(SandboxOptions {
+        actions: Some(200),
+        latency_ms: 40,
+        rate_limit: 60_000,
+        ..SandboxOptions::default()
+    });
+    let mut host = org_host(&org, false);
+    let _ = eval(
+        &mut host,
+        "let all = list_actions().filter(|a| a.kind == \"standard\");",
+    );
+    let total = eval(&mut host, "all.len()").as_int().unwrap() as u64;
+    assert!(total > 100, "{total}");
+    let flag = host.interrupt_flag();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let started = std::time::Instant::now();
+    let e = host
+        .eval("update_timeouts(all, |a| if a.timeout_seconds == 59 { 58 } else { 59 })")
+        .unwrap_err();
+    stopper.join().unwrap();
+    assert!(e.interrupted, "{e}");
+    let writes = org.writes();
+    assert!(writes > 0 && writes < total, "{writes} of {total} written");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The next entry runs normally: the flags were reset.
+    let c = map(eval(&mut host, "update_timeout(all[0].id, 44)"));
+    assert_eq!(text(&c, "status"), "updated", "{c:?}");
+}

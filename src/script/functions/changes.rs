@@ -7,11 +7,16 @@
 use rhai::plugin::*;
 use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use crate::change::{ActionInfo, Change, Kind, Status, Timeout};
 use crate::genesys::ActionQuery;
 use crate::script::convert;
 use crate::script::errors::{self, ErrorMap};
 use crate::script::state::{self, Shared};
+use crate::session::Session;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -94,9 +99,38 @@ fn apply_fixed(state: &Shared, infos: Vec<ActionInfo>, timeout: Timeout) -> R<Ve
             Ok(Some(timeout))
         }
     };
-    let changes = session.update_timeouts(infos, &mut decide);
+    let changes = linked_to_ctrl_c(state, &session, || {
+        session.update_timeouts(infos, &mut decide)
+    });
     drop(session);
     after_bulk(state, changes)
+}
+
+/// Runs `work` (a bulk change) with Ctrl-C reaching the session: while it runs, a small watcher
+/// passes the host's interrupt flag on to the session's cancel flag, so no new write starts
+/// (writes in flight finish and are journaled). A watcher rather than a shared flag because
+/// `auth(#{...})` may replace the session, and its flag with it.
+fn linked_to_ctrl_c<T>(state: &Shared, session: &Session, work: impl FnOnce() -> T) -> T {
+    let cancel = session.cancel_flag();
+    cancel.store(state.interrupted(), Ordering::Relaxed);
+    let interrupt = state.interrupt.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if interrupt.load(Ordering::Relaxed) {
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let result = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    result
 }
 
 fn after_bulk(state: &Shared, changes: Vec<Change>) -> R<Vec<Change>> {
@@ -180,7 +214,9 @@ pub mod change_functions {
                     .map(Some)
                     .map_err(|e| errors::describe(&e))
             };
-            session.update_timeouts(infos, &mut decide_one)
+            linked_to_ctrl_c(&state, &session, || {
+                session.update_timeouts(infos, &mut decide_one)
+            })
         };
         failed.extend(after_bulk(&state, changes)?);
         Ok(convert::changes(&failed).cast::<Array>())
