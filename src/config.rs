@@ -342,6 +342,17 @@ impl Settings {
             (None, Some(region)) => Some((region, ENV_REGION.to_string())),
             (None, None) => None,
         };
+        // A region typed on the command line or set in the environment is checked first: when it is
+        // wrong, that is the error to fix, whatever else is missing.
+        let given_target = match &given_region {
+            Some((region, from)) => {
+                Some(Target::parse(region).map_err(|error| ConfigError::Region {
+                    from: from.clone(),
+                    error,
+                })?)
+            }
+            None => None,
+        };
 
         // The profile file is read only when something is still missing, so a broken file does not
         // stand in the way of env credentials with a region; and it matters only where it is used.
@@ -402,18 +413,17 @@ impl Settings {
         };
 
         let profile_environment = profile.and_then(|p| p.environment);
-        let (region, from) = match (given_region, profile_environment) {
-            (Some(given), _) => given,
-            (None, Some(region)) => (
-                region,
-                format!(
+        let target = match (given_target, profile_environment) {
+            (Some(target), _) => target,
+            (None, Some(region)) => {
+                let from = format!(
                     "`environment` of the profile `{profile_name}` in `{}`",
                     profile_file.display()
-                ),
-            ),
+                );
+                Target::parse(&region).map_err(|error| ConfigError::Region { from, error })?
+            }
             (None, None) => return Err(ConfigError::NoRegion { profile_file }),
         };
-        let target = Target::parse(&region).map_err(|error| ConfigError::Region { from, error })?;
 
         Ok(Settings {
             target,

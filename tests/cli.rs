@@ -14,7 +14,10 @@ fn version_and_completions() {
     for shell in ["bash", "zsh", "fish"] {
         let out = dactl_cmd().args(["completions", shell]).output().unwrap();
         assert!(out.status.success(), "{shell}");
-        assert!(stdout(&out).contains("update") || stdout(&out).contains("dactl"), "{shell}");
+        assert!(
+            stdout(&out).contains("update") || stdout(&out).contains("dactl"),
+            "{shell}"
+        );
     }
 }
 
@@ -36,7 +39,10 @@ fn bad_flag_values_are_usage_errors() {
 
 #[test]
 fn unknown_region_names_the_input_and_lists_regions() {
-    let out = dactl_cmd().args(["--region", "mars-1", "eval", "1"]).output().unwrap();
+    let out = dactl_cmd()
+        .args(["--region", "mars-1", "eval", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("`mars-1`"), "{err}");
@@ -45,17 +51,32 @@ fn unknown_region_names_the_input_and_lists_regions() {
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let out = dactl_cmd().args(["--region", "http://example.com", "eval", "1"]).output().unwrap();
+    let out = dactl_cmd()
+        .args(["--region", "http://example.com", "eval", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("http://example.com"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("http://example.com"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn missing_credentials_name_every_way_to_give_them() {
-    let out = dactl_cmd().args(["--region", "eu-west-1", "eval", "1"]).output().unwrap();
+    let out = dactl_cmd()
+        .args(["--region", "eu-west-1", "eval", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    for way in ["GENESYSCLOUD_OAUTHCLIENT_ID", "GENESYSCLOUD_OAUTHCLIENT_SECRET", "config.toml", "--sandbox"] {
+    for way in [
+        "GENESYSCLOUD_OAUTHCLIENT_ID",
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+        "config.toml",
+        "--sandbox",
+    ] {
         assert!(err.contains(way), "missing {way} in: {err}");
     }
 }
@@ -68,15 +89,23 @@ fn sandbox_command_prints_its_url_first_and_serves() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let url = first.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let actions: serde_json::Value = rt.block_on(async {
-        reqwest::get(format!("{url}/sandbox/actions")).await.unwrap().json().await.unwrap()
+        reqwest::get(format!("{url}/sandbox/actions"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     });
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(actions.as_array().unwrap().len(), 7);
+    // The 7 generated actions, and the one custom-authentication action every org has.
+    assert_eq!(actions.as_array().unwrap().len(), 8);
 }

@@ -19,8 +19,14 @@ impl Org {
             .enable_all()
             .build()
             .unwrap();
-        let sandbox = rt.block_on(Sandbox::start(options)).expect("sandbox starts");
-        Org { sandbox, rt, http: reqwest::Client::new() }
+        let sandbox = rt
+            .block_on(Sandbox::start(options))
+            .expect("sandbox starts");
+        Org {
+            sandbox,
+            rt,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn seed() -> Org {
@@ -28,21 +34,40 @@ impl Org {
     }
 
     pub fn url(&self) -> String {
-        self.sandbox.base_url().as_str().trim_end_matches('/').to_owned()
+        self.sandbox
+            .base_url()
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     fn get_json(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.url());
-        self.rt.block_on(async { self.http.get(&url).send().await.unwrap().json().await.unwrap() })
+        self.rt.block_on(async {
+            self.http
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
     }
 
     /// Every stored action, full config, as `/sandbox/actions` shows it.
     pub fn actions(&self) -> Vec<Value> {
-        self.get_json("/sandbox/actions").as_array().unwrap().clone()
+        self.get_json("/sandbox/actions")
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     pub fn action(&self, id: &str) -> Value {
-        self.actions().into_iter().find(|a| a["id"] == id).unwrap_or_else(|| panic!("no action {id}"))
+        self.actions()
+            .into_iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no action {id}"))
     }
 
     /// API requests (`/api/v2/...`) the sandbox counted that match `keep(method, route)`.
@@ -90,7 +115,9 @@ pub fn dactl_cmd() -> Command {
     }
     let home = std::env::temp_dir().join(format!("dactl-test-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    cmd.env("HOME", &home).env("XDG_STATE_HOME", home.join("state")).env("XDG_DATA_HOME", home.join("data"));
+    cmd.env("HOME", &home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"));
     cmd
 }
 
@@ -111,7 +138,12 @@ pub fn diff(before: &[Value], after: &[Value]) -> Vec<(String, Vec<String>)> {
                 let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
                 for k in keys {
                     let null = Value::Null;
-                    walk(format!("{path}.{k}"), x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                    walk(
+                        format!("{path}.{k}"),
+                        x.get(k).unwrap_or(&null),
+                        y.get(k).unwrap_or(&null),
+                        out,
+                    );
                 }
             }
             _ if a != b => out.push(path),
@@ -121,7 +153,10 @@ pub fn diff(before: &[Value], after: &[Value]) -> Vec<(String, Vec<String>)> {
     assert_eq!(before.len(), after.len(), "actions were added or removed");
     let mut changed = Vec::new();
     for (a, b) in before.iter().zip(after) {
-        assert_eq!(a["id"], b["id"], "the sandbox lists actions in a stable order");
+        assert_eq!(
+            a["id"], b["id"],
+            "the sandbox lists actions in a stable order"
+        );
         let mut paths = Vec::new();
         walk(String::new(), a, b, &mut paths);
         if !paths.is_empty() {
