@@ -73,6 +73,8 @@ pub struct SessionError(pub String);
 
 pub struct Session {
     engine: Engine,
+    /// Every change this session made or planned, in order, for the run's summary.
+    log: std::sync::Mutex<Vec<Change>>,
     /// Kept for `reconnect`.
     concurrency: usize,
     rate_per_minute: u32,
@@ -142,6 +144,7 @@ impl Session {
         };
         Ok(Session {
             engine,
+            log: Default::default(),
             concurrency,
             rate_per_minute: options.rate_per_minute,
             printer: options.printer,
@@ -288,7 +291,19 @@ impl Session {
                 .block_on(engine.apply_observed(planned, &observe))
         });
         progress.finish_and_clear();
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(changes.iter().cloned());
         changes
+    }
+
+    /// Every change this session has made or planned so far (the run's summary reads it).
+    pub fn changes(&self) -> Vec<Change> {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// One action to one timeout (conflicts handled as in `update_timeouts`).

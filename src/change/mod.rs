@@ -16,6 +16,7 @@ mod timeout;
 pub mod verify;
 
 pub mod journal;
+pub mod report;
 
 pub use apply::{Outcome, Planned, refusal, run_rounds};
 pub use engine::{Engine, EngineOptions};

@@ -405,10 +405,30 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
     host.set_args(args);
     let _ = install_ctrl_c(host.interrupt_flag());
-    match host.run_file(path) {
+    let outcome = host.run_file(path);
+    let failed_changes = report(host);
+    match outcome {
+        Ok(_) if failed_changes > 0 => EXIT_FAILURE,
         Ok(_) => EXIT_SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// The end of a run that changed or planned anything: the report (plan, counts, reasons) and the
+/// journal's path, on stderr. Returns how many changes failed.
+fn report(host: &Host) -> usize {
+    let Some((changes, journal)) = host.with_session(|s| (s.changes(), s.journal_path())) else {
+        return 0;
+    };
+    if changes.is_empty() {
+        return 0;
+    }
+    let report = crate::change::report::Report { changes: &changes };
+    host.printer().info(&report.to_string());
+    if let Some(path) = journal {
+        host.printer().info(&format!("journal: {}", path.display()));
+    }
+    report.failed()
 }
 
 /// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (a string bare,

@@ -1,0 +1,134 @@
+//! The end-of-run report: counts by status, the reasons behind skipped and failed changes, and
+//! (for a dry run) the plan itself.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{Change, Status};
+
+/// What a run did, ready to print.
+pub struct Report<'a> {
+    pub changes: &'a [Change],
+}
+
+impl Report<'_> {
+    fn count(&self, status: Status) -> usize {
+        self.changes.iter().filter(|c| c.status == status).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(Status::Failed)
+    }
+
+    /// Reasons and how many changes each, for one status.
+    fn reasons(&self, status: Status) -> BTreeMap<&str, usize> {
+        let mut reasons = BTreeMap::new();
+        for change in self.changes.iter().filter(|c| c.status == status) {
+            *reasons
+                .entry(change.reason.as_deref().unwrap_or("no reason given"))
+                .or_default() += 1;
+        }
+        reasons
+    }
+}
+
+fn seconds(value: Option<i64>) -> String {
+    value.map_or_else(|| "unset".to_owned(), |s| format!("{s} s"))
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in self.changes.iter().filter(|c| c.status == Status::Planned) {
+            let name = change.name.as_deref().unwrap_or("");
+            writeln!(
+                f,
+                "plan: {} `{name}` ({}): {} -> {}",
+                change.id,
+                change.kind.as_str(),
+                seconds(change.before),
+                seconds(change.after)
+            )?;
+        }
+        let counts: Vec<String> = [
+            Status::Updated,
+            Status::Unchanged,
+            Status::Planned,
+            Status::Skipped,
+            Status::Failed,
+        ]
+        .into_iter()
+        .map(|s| (s, self.count(s)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+        let actions = if self.changes.len() == 1 {
+            "action"
+        } else {
+            "actions"
+        };
+        write!(
+            f,
+            "{} {actions}: {}",
+            self.changes.len(),
+            if counts.is_empty() {
+                "none".into()
+            } else {
+                counts.join(", ")
+            }
+        )?;
+        for status in [Status::Skipped, Status::Failed] {
+            for (reason, n) in self.reasons(status) {
+                write!(f, "\n  {} {n}: {reason}", status.as_str())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Kind;
+
+    fn change(id: &str, status: Status, reason: Option<&str>) -> Change {
+        Change {
+            id: id.into(),
+            name: Some(format!("name {id}")),
+            kind: Kind::Standard,
+            before: Some(5),
+            after: Some(30),
+            status,
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn counts_and_groups_reasons() {
+        let changes = [
+            change("a", Status::Updated, None),
+            change("b", Status::Skipped, Some("built-in")),
+            change("c", Status::Skipped, Some("built-in")),
+            change("d", Status::Failed, Some("boom")),
+        ];
+        let report = Report { changes: &changes };
+        assert_eq!(report.failed(), 1);
+        let text = report.to_string();
+        assert!(
+            text.starts_with("4 actions: 1 updated, 2 skipped, 1 failed"),
+            "{text}"
+        );
+        assert!(text.contains("skipped 2: built-in"), "{text}");
+        assert!(text.contains("failed 1: boom"), "{text}");
+    }
+
+    #[test]
+    fn a_plan_lists_each_planned_change() {
+        let changes = [change("a", Status::Planned, None)];
+        let text = Report { changes: &changes }.to_string();
+        assert!(
+            text.contains("plan: a `name a` (standard): 5 s -> 30 s"),
+            "{text}"
+        );
+        assert!(text.ends_with("1 action: 1 planned"), "{text}");
+    }
+}
