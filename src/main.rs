@@ -3,5 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    dactl::app::run(dactl::cli::Cli::parse())
+    let cli = dactl::cli::Cli::parse();
+    dactl::output::init_tracing(cli.global.verbosity());
+    dactl::app::run(cli)
 }

@@ -47,3 +47,23 @@ impl Printer {
         self.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal()
     }
 }
+
+/// Diagnostics (`tracing`) on stderr: warnings by default, `-v` requests and retries, `-vv` and more
+/// everything; `RUST_LOG` overrides. Nothing logged carries a secret: tokens and client secrets
+/// live in `Secret`, which prints `(redacted)`.
+pub fn init_tracing(verbosity: Verbosity) {
+    let default = match verbosity {
+        Verbosity::Quiet => "error",
+        Verbosity::Normal => "warn",
+        Verbosity::Verbose(1) => "warn,dactl=debug",
+        Verbosity::Verbose(_) => "debug,dactl=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .try_init();
+}
