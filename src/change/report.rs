@@ -32,6 +32,42 @@ impl Report<'_> {
     }
 }
 
+impl Report<'_> {
+    /// The report as JSON: every change, the counts by status, and the journal.
+    pub fn to_json(&self, journal: Option<&std::path::Path>) -> serde_json::Value {
+        let changes: Vec<serde_json::Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "name": c.name,
+                    "kind": c.kind.as_str(),
+                    "before": c.before,
+                    "after": c.after,
+                    "status": c.status.as_str(),
+                    "reason": c.reason,
+                })
+            })
+            .collect();
+        let counts: serde_json::Map<String, serde_json::Value> = [
+            Status::Updated,
+            Status::Unchanged,
+            Status::Planned,
+            Status::Skipped,
+            Status::Failed,
+        ]
+        .into_iter()
+        .map(|s| (s.as_str().to_owned(), self.count(s).into()))
+        .collect();
+        serde_json::json!({
+            "changes": changes,
+            "counts": counts,
+            "journal": journal.map(|p| p.display().to_string()),
+        })
+    }
+}
+
 fn seconds(value: Option<i64>) -> String {
     value.map_or_else(|| "unset".to_owned(), |s| format!("{s} s"))
 }
@@ -130,5 +166,19 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("1 action: 1 planned"), "{text}");
+    }
+
+    #[test]
+    fn json_has_every_change_and_the_counts() {
+        let changes = [
+            change("a", Status::Updated, None),
+            change("b", Status::Skipped, Some("built-in")),
+        ];
+        let json = Report { changes: &changes }.to_json(None);
+        assert_eq!(json["counts"]["updated"], 1);
+        assert_eq!(json["counts"]["skipped"], 1);
+        assert_eq!(json["changes"][1]["reason"], "built-in");
+        assert_eq!(json["changes"][0]["after"], 30);
+        assert!(json["journal"].is_null());
     }
 }
