@@ -854,6 +854,8 @@ fn killed_then_rerun_then_both_undone_is_the_start_state() {
     wait_for_intents(&first, 10);
     signal(&child, "-KILL");
     let _ = child.wait_with_output().unwrap();
+    // A request the sandbox was still delaying when the client died may yet land: let it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let partly = org.actions();
     let eligible = eligible(&start, &kinds, 30);
     let done = eligible
@@ -904,4 +906,40 @@ fn raise_fast(org: &Org, journal: &Path) -> Output {
         "--arg",
         "target=30",
     ])
+}
+
+#[test]
+fn ctrl_c_stops_a_one_shot_set_timeout_with_exit_130() {
+    let org = big_org(60, 0.0, 150);
+    let dir = temp_dir("sigint-set");
+    let ids: Vec<String> = kinds(&org)
+        .into_iter()
+        .filter(|(_, kind)| kind == "standard")
+        .map(|(id, _)| id)
+        .collect();
+    let journal = dir.join("set.jsonl");
+    let mut args = vec![
+        "--rate",
+        "100000",
+        "--concurrency",
+        "2",
+        "--journal",
+        path(&journal),
+    ];
+    args.extend(["actions", "set-timeout"]);
+    args.extend(ids.iter().map(String::as_str));
+    args.push("33");
+    let child = spawn(&org, &args);
+    wait_for_intents(&journal, 3);
+    signal(&child, "-INT");
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 130);
+    let err = stderr(&output);
+    assert!(err.contains("interrupted"), "{err}");
+    let lines = lines(&journal);
+    assert_complete(&lines);
+    let updated = lines.iter().filter(|l| l["status"] == "updated").count();
+    assert!(updated < ids.len(), "{updated} of {}", ids.len());
+    assert_eq!(org.count(|m, _| m == "PATCH"), updated as u64);
+    std::fs::remove_dir_all(dir).unwrap();
 }
