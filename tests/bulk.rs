@@ -78,6 +78,21 @@ fn edit(org: &Org, id: &str) {
     assert!(status.is_success(), "{status}");
 }
 
+/// The hand-written seed org, with a rate limit that does not slow tests down.
+fn seed() -> Org {
+    Org::start(SandboxOptions {
+        rate_limit: 100_000,
+        ..SandboxOptions::default()
+    })
+}
+
+/// `dactl` against `org`, allowed as many requests a minute as the org.
+fn dactl(org: &Org, args: &[&str]) -> Output {
+    let mut all = vec!["--rate", "100000"];
+    all.extend_from_slice(args);
+    org.dactl(&all)
+}
+
 fn report(output: &Output) -> Value {
     let text = stdout(output);
     let last = text.lines().last().unwrap_or_default();
@@ -85,19 +100,22 @@ fn report(output: &Output) -> Value {
 }
 
 fn raise(org: &Org, journal: &Path, target: &str) -> Output {
-    org.dactl(&[
-        "--journal",
-        path(journal),
-        "run",
-        RAISE,
-        "--arg",
-        &format!("target={target}"),
-    ])
+    dactl(
+        org,
+        &[
+            "--journal",
+            path(journal),
+            "run",
+            RAISE,
+            "--arg",
+            &format!("target={target}"),
+        ],
+    )
 }
 
 #[test]
 fn undo_puts_back_the_exact_before_state() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("undo");
     let before = org.actions();
     let journal = dir.join("run.jsonl");
@@ -113,7 +131,10 @@ fn undo_puts_back_the_exact_before_state() {
     );
 
     let undo_journal = dir.join("undo.jsonl");
-    let output = org.dactl(&["--journal", path(&undo_journal), "undo", path(&journal)]);
+    let output = dactl(
+        &org,
+        &["--journal", path(&undo_journal), "undo", path(&journal)],
+    );
     assert_code(&output, 0);
     assert!(stderr(&output).contains("updated"), "{}", stderr(&output));
     assert_eq!(without_versions(&org.actions()), without_versions(&before));
@@ -124,12 +145,15 @@ fn undo_puts_back_the_exact_before_state() {
     );
     // Undoing again changes nothing: every action is already back.
     let writes = org.writes();
-    let again = org.dactl(&[
-        "--journal",
-        path(&dir.join("again.jsonl")),
-        "undo",
-        path(&journal),
-    ]);
+    let again = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("again.jsonl")),
+            "undo",
+            path(&journal),
+        ],
+    );
     assert_code(&again, 0);
     assert_eq!(org.writes(), writes);
     assert!(stderr(&again).contains("unchanged"), "{}", stderr(&again));
@@ -138,7 +162,7 @@ fn undo_puts_back_the_exact_before_state() {
 
 #[test]
 fn undo_handles_a_journal_cut_short_by_a_crash() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("cut");
     let before = org.actions();
     let journal = dir.join("run.jsonl");
@@ -178,12 +202,15 @@ fn undo_handles_a_journal_cut_short_by_a_crash() {
         .map(|&i| parsed[i]["action_id"].as_str().unwrap().to_owned())
         .collect();
 
-    let output = org.dactl(&[
-        "--journal",
-        path(&dir.join("undo.jsonl")),
-        "undo",
-        path(&cut_path),
-    ]);
+    let output = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("undo.jsonl")),
+            "undo",
+            path(&cut_path),
+        ],
+    );
     assert_code(&output, 0);
     let now = org.actions();
     for (old, new) in before.iter().zip(&now) {
@@ -201,7 +228,7 @@ fn undo_handles_a_journal_cut_short_by_a_crash() {
 
 #[test]
 fn undo_skips_what_changed_since_unless_forced() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("since");
     let before = org.actions();
     let journal = dir.join("run.jsonl");
@@ -213,23 +240,29 @@ fn undo_skips_what_changed_since_unless_forced() {
     let id = first["action_id"].as_str().unwrap().to_owned();
     let old = timeout(&first["action"]);
     // Someone sets it to 40 after the run.
-    let set = org.dactl(&[
-        "--journal",
-        path(&dir.join("set.jsonl")),
-        "actions",
-        "set-timeout",
-        &id,
-        "40",
-    ]);
+    let set = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("set.jsonl")),
+            "actions",
+            "set-timeout",
+            &id,
+            "40",
+        ],
+    );
     assert_code(&set, 0);
 
-    let output = org.dactl(&[
-        "--json",
-        "--journal",
-        path(&dir.join("undo.jsonl")),
-        "undo",
-        path(&journal),
-    ]);
+    let output = dactl(
+        &org,
+        &[
+            "--json",
+            "--journal",
+            path(&dir.join("undo.jsonl")),
+            "undo",
+            path(&journal),
+        ],
+    );
     assert_code(&output, 0);
     let json = report(&output);
     let mine = json["changes"]
@@ -249,13 +282,16 @@ fn undo_skips_what_changed_since_unless_forced() {
     assert_eq!(timeout(&org.action(&id)), Some(40));
     assert!(json["counts"]["updated"].as_u64().unwrap() > 5);
 
-    let forced = org.dactl(&[
-        "--journal",
-        path(&dir.join("force.jsonl")),
-        "undo",
-        "--force",
-        path(&journal),
-    ]);
+    let forced = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("force.jsonl")),
+            "undo",
+            "--force",
+            path(&journal),
+        ],
+    );
     assert_code(&forced, 0);
     assert_eq!(timeout(&org.action(&id)), old);
     assert_eq!(without_versions(&org.actions()), without_versions(&before));
@@ -264,7 +300,7 @@ fn undo_skips_what_changed_since_unless_forced() {
 
 #[test]
 fn undo_refuses_corrupt_foreign_and_empty_journals_without_a_request() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("corrupt");
     for (name, text) in [
         ("empty.jsonl", ""),
@@ -273,7 +309,7 @@ fn undo_refuses_corrupt_foreign_and_empty_journals_without_a_request() {
     ] {
         let file = dir.join(name);
         std::fs::write(&file, text).unwrap();
-        let output = org.dactl(&["undo", path(&file)]);
+        let output = dactl(&org, &["undo", path(&file)]);
         assert_code(&output, 2);
         assert!(
             stderr(&output).contains(&format!("`{}`", file.display())),
@@ -287,39 +323,45 @@ fn undo_refuses_corrupt_foreign_and_empty_journals_without_a_request() {
 
 #[test]
 fn undo_puts_back_a_function_data_actions_timeout() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("function");
-    let list = org.dactl(&["--json", "actions", "list", "--kind", "function"]);
+    let list = dactl(&org, &["--json", "actions", "list", "--kind", "function"]);
     assert_code(&list, 0);
     let functions: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
     let id = functions[0]["id"].as_str().unwrap().to_owned();
     let get = |org: &Org| -> Value {
-        let out = org.dactl(&["--json", "actions", "get", &id]);
+        let out = dactl(org, &["--json", "actions", "get", &id]);
         assert_code(&out, 0);
         serde_json::from_str(&stdout(&out)).unwrap()
     };
     let old = get(&org)["function_timeout_seconds"].as_i64();
     let new = if old == Some(7) { "8" } else { "7" };
     let journal = dir.join("run.jsonl");
-    let set = org.dactl(&[
-        "--journal",
-        path(&journal),
-        "actions",
-        "set-timeout",
-        &id,
-        new,
-    ]);
+    let set = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&journal),
+            "actions",
+            "set-timeout",
+            &id,
+            new,
+        ],
+    );
     assert_code(&set, 0);
     assert_eq!(
         get(&org)["function_timeout_seconds"].as_i64(),
         new.parse().ok()
     );
-    let undo = org.dactl(&[
-        "--journal",
-        path(&dir.join("undo.jsonl")),
-        "undo",
-        path(&journal),
-    ]);
+    let undo = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("undo.jsonl")),
+            "undo",
+            path(&journal),
+        ],
+    );
     assert_code(&undo, 0);
     assert_eq!(
         get(&org)["function_timeout_seconds"].as_i64().or(Some(15)),
@@ -347,18 +389,21 @@ fn triples(json: &Value, status: &str) -> Vec<(String, Value, Value)> {
 
 #[test]
 fn a_dry_run_writes_nothing_and_its_plan_is_what_the_run_does() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("plan-equals");
     let plan = dir.join("plan.json");
-    let dry = org.dactl(&[
-        "--json",
-        "--plan-out",
-        path(&plan),
-        "run",
-        RAISE,
-        "--arg",
-        "target=35",
-    ]);
+    let dry = dactl(
+        &org,
+        &[
+            "--json",
+            "--plan-out",
+            path(&plan),
+            "run",
+            RAISE,
+            "--arg",
+            "target=35",
+        ],
+    );
     assert_code(&dry, 0);
     assert_eq!(org.writes(), 0);
     let planned = triples(&report(&dry), "planned");
@@ -378,15 +423,18 @@ fn a_dry_run_writes_nothing_and_its_plan_is_what_the_run_does() {
         .collect();
     assert_eq!(saved, planned);
 
-    let real = org.dactl(&[
-        "--json",
-        "--journal",
-        path(&dir.join("run.jsonl")),
-        "run",
-        RAISE,
-        "--arg",
-        "target=35",
-    ]);
+    let real = dactl(
+        &org,
+        &[
+            "--json",
+            "--journal",
+            path(&dir.join("run.jsonl")),
+            "run",
+            RAISE,
+            "--arg",
+            "target=35",
+        ],
+    );
     assert_code(&real, 0);
     assert_eq!(triples(&report(&real), "updated"), planned);
     std::fs::remove_dir_all(dir).unwrap();
@@ -394,17 +442,20 @@ fn a_dry_run_writes_nothing_and_its_plan_is_what_the_run_does() {
 
 #[test]
 fn a_saved_plan_applied_after_concurrent_edits_skips_or_reapplies() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("apply");
     let plan_path = dir.join("plan.json");
-    let dry = org.dactl(&[
-        "--plan-out",
-        path(&plan_path),
-        "run",
-        RAISE,
-        "--arg",
-        "target=30",
-    ]);
+    let dry = dactl(
+        &org,
+        &[
+            "--plan-out",
+            path(&plan_path),
+            "run",
+            RAISE,
+            "--arg",
+            "target=30",
+        ],
+    );
     assert_code(&dry, 0);
     assert_eq!(org.writes(), 0);
     let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
@@ -413,23 +464,29 @@ fn a_saved_plan_applied_after_concurrent_edits_skips_or_reapplies() {
     let retimed = changes[1]["id"].as_str().unwrap().to_owned();
     // Between plan and apply: one action is renamed, another gets a new timeout.
     edit(&org, &renamed);
-    let set = org.dactl(&[
-        "--journal",
-        path(&dir.join("other.jsonl")),
-        "actions",
-        "set-timeout",
-        &retimed,
-        "44",
-    ]);
+    let set = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("other.jsonl")),
+            "actions",
+            "set-timeout",
+            &retimed,
+            "44",
+        ],
+    );
     assert_code(&set, 0);
 
-    let applied = org.dactl(&[
-        "--json",
-        "--journal",
-        path(&dir.join("apply.jsonl")),
-        "apply",
-        path(&plan_path),
-    ]);
+    let applied = dactl(
+        &org,
+        &[
+            "--json",
+            "--journal",
+            path(&dir.join("apply.jsonl")),
+            "apply",
+            path(&plan_path),
+        ],
+    );
     assert_code(&applied, 0);
     let json = report(&applied);
     let by_id = |id: &str| {
@@ -466,18 +523,21 @@ fn a_saved_plan_applied_after_concurrent_edits_skips_or_reapplies() {
 
 #[test]
 fn a_hand_edited_plan_is_refused_without_a_write() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("bad-plan");
     let plan_path = dir.join("plan.json");
     assert_code(
-        &org.dactl(&[
-            "--plan-out",
-            path(&plan_path),
-            "run",
-            RAISE,
-            "--arg",
-            "target=30",
-        ]),
+        &dactl(
+            &org,
+            &[
+                "--plan-out",
+                path(&plan_path),
+                "run",
+                RAISE,
+                "--arg",
+                "target=30",
+            ],
+        ),
         0,
     );
     let text = std::fs::read_to_string(&plan_path).unwrap();
@@ -487,7 +547,7 @@ fn a_hand_edited_plan_is_refused_without_a_write() {
         (text[..text.len() - 20].to_owned(), "not a dactl plan"),
     ] {
         std::fs::write(&plan_path, &edited).unwrap();
-        let output = org.dactl(&["apply", path(&plan_path)]);
+        let output = dactl(&org, &["apply", path(&plan_path)]);
         assert_code(&output, 2);
         assert!(stderr(&output).contains(says), "{}", stderr(&output));
     }
@@ -497,9 +557,9 @@ fn a_hand_edited_plan_is_refused_without_a_write() {
 
 #[test]
 fn actions_list_get_and_set_timeout() {
-    let org = Org::seed();
+    let org = seed();
     let dir = temp_dir("actions");
-    let table = org.dactl(&["actions", "list", "--kind", "standard"]);
+    let table = dactl(&org, &["actions", "list", "--kind", "standard"]);
     assert_code(&table, 0);
     let text = stdout(&table);
     let header = text.lines().next().unwrap();
@@ -511,7 +571,7 @@ fn actions_list_get_and_set_timeout() {
         "{text}"
     );
 
-    let list = org.dactl(&["--json", "actions", "list"]);
+    let list = dactl(&org, &["--json", "actions", "list"]);
     let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
     assert_eq!(all.len(), org.actions().len());
     let category = all.iter().find(|a| a["kind"] == "standard").unwrap()["category"]
@@ -522,41 +582,50 @@ fn actions_list_get_and_set_timeout() {
         .iter()
         .filter(|a| a["category"] == category.as_str())
         .collect();
-    let one = org.dactl(&["--json", "actions", "list", "--category", &category]);
+    let one = dactl(
+        &org,
+        &["--json", "actions", "list", "--category", &category],
+    );
     let listed: Vec<Value> = serde_json::from_str(&stdout(&one)).unwrap();
     assert_eq!(listed.len(), in_category.len());
 
     let id = listed[0]["id"].as_str().unwrap();
-    let got = org.dactl(&["--json", "actions", "get", id]);
+    let got = dactl(&org, &["--json", "actions", "get", id]);
     let got: Value = serde_json::from_str(&stdout(&got)).unwrap();
     assert_eq!(got["id"], id);
     assert!(got["config"].is_object());
-    let missing = org.dactl(&["actions", "get", "no-such-action"]);
+    let missing = dactl(&org, &["actions", "get", "no-such-action"]);
     assert_code(&missing, 1);
     assert!(stderr(&missing).contains("`no-such-action`"));
 
     // A dry run of a category plans, writes nothing.
-    let dry = org.dactl(&[
-        "--dry-run",
-        "--json",
-        "actions",
-        "set-timeout",
-        "--category",
-        &category,
-        "41",
-    ]);
+    let dry = dactl(
+        &org,
+        &[
+            "--dry-run",
+            "--json",
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "41",
+        ],
+    );
     assert_code(&dry, 0);
     assert_eq!(org.writes(), 0);
     assert!(!triples(&report(&dry), "planned").is_empty());
-    let set = org.dactl(&[
-        "--journal",
-        path(&dir.join("set.jsonl")),
-        "actions",
-        "set-timeout",
-        "--category",
-        &category,
-        "41",
-    ]);
+    let set = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("set.jsonl")),
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "41",
+        ],
+    );
     assert_code(&set, 0);
     assert!(stderr(&set).contains("journal: "), "{}", stderr(&set));
     for action in org
@@ -575,21 +644,27 @@ fn actions_list_get_and_set_timeout() {
         }
     }
     // Usage errors: a bad timeout, ids and a filter together.
-    assert_code(&org.dactl(&["actions", "set-timeout", id, "5000"]), 2);
+    assert_code(&dactl(&org, &["actions", "set-timeout", id, "5000"]), 2);
     assert_code(
-        &org.dactl(&["actions", "set-timeout", id, "--category", &category, "30"]),
+        &dactl(
+            &org,
+            &["actions", "set-timeout", id, "--category", &category, "30"],
+        ),
         2,
     );
     // An id that does not exist fails (exit 1); the others are still changed.
-    let partial = org.dactl(&[
-        "--journal",
-        path(&dir.join("partial.jsonl")),
-        "actions",
-        "set-timeout",
-        id,
-        "no-such-action",
-        "42",
-    ]);
+    let partial = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("partial.jsonl")),
+            "actions",
+            "set-timeout",
+            id,
+            "no-such-action",
+            "42",
+        ],
+    );
     assert_code(&partial, 1);
     assert_eq!(timeout(&org.action(id)), Some(42));
     std::fs::remove_dir_all(dir).unwrap();
@@ -608,7 +683,7 @@ fn big_org(n: usize, fault_rate: f64, latency_ms: u64) -> Org {
 
 /// Kinds by id, from `dactl actions list --json`.
 fn kinds(org: &Org) -> std::collections::HashMap<String, String> {
-    let list = org.dactl(&["--rate", "100000", "--json", "actions", "list"]);
+    let list = dactl(org, &["--json", "actions", "list"]);
     assert_code(&list, 0);
     let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
     all.iter()
@@ -657,16 +732,17 @@ fn a_300_action_raise_under_faults_changes_exactly_the_eligible_ones() {
     let eligible = eligible(&before, &kinds, 30);
     assert!(eligible.len() > 100, "{}", eligible.len());
     let journal = dir.join("run.jsonl");
-    let output = org.dactl(&[
-        "--rate",
-        "100000",
-        "--journal",
-        path(&journal),
-        "run",
-        RAISE,
-        "--arg",
-        "target=30",
-    ]);
+    let output = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&journal),
+            "run",
+            RAISE,
+            "--arg",
+            "target=30",
+        ],
+    );
     assert_code(&output, 0);
     let after = org.actions();
     let changed = diff(&before, &after);
@@ -700,14 +776,15 @@ fn a_300_action_raise_under_faults_changes_exactly_the_eligible_ones() {
         );
     }
     // And undo puts every one back.
-    let undo = org.dactl(&[
-        "--rate",
-        "100000",
-        "--journal",
-        path(&dir.join("undo.jsonl")),
-        "undo",
-        path(&journal),
-    ]);
+    let undo = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("undo.jsonl")),
+            "undo",
+            path(&journal),
+        ],
+    );
     assert_code(&undo, 0);
     assert_eq!(without_versions(&org.actions()), without_versions(&before));
     std::fs::remove_dir_all(dir).unwrap();
@@ -729,16 +806,17 @@ fn a_fault_free_raise_keeps_the_request_budget() {
             .await
             .unwrap()
     });
-    let output = org.dactl(&[
-        "--rate",
-        "100000",
-        "--journal",
-        path(&dir.join("run.jsonl")),
-        "run",
-        RAISE,
-        "--arg",
-        "target=30",
-    ]);
+    let output = dactl(
+        &org,
+        &[
+            "--journal",
+            path(&dir.join("run.jsonl")),
+            "run",
+            RAISE,
+            "--arg",
+            "target=30",
+        ],
+    );
     assert_code(&output, 0);
     let total = org.count(|_, _| true);
     let pages = listable.div_ceil(100) as u64;
@@ -881,14 +959,15 @@ fn killed_then_rerun_then_both_undone_is_the_start_state() {
     }
 
     for journal in [&second, &first] {
-        let undo = org.dactl(&[
-            "--rate",
-            "100000",
-            "--journal",
-            path(&dir.join("undo.jsonl")),
-            "undo",
-            path(journal),
-        ]);
+        let undo = dactl(
+            &org,
+            &[
+                "--journal",
+                path(&dir.join("undo.jsonl")),
+                "undo",
+                path(journal),
+            ],
+        );
         assert_code(&undo, 0);
     }
     assert_eq!(without_versions(&org.actions()), without_versions(&start));
@@ -896,16 +975,17 @@ fn killed_then_rerun_then_both_undone_is_the_start_state() {
 }
 
 fn raise_fast(org: &Org, journal: &Path) -> Output {
-    org.dactl(&[
-        "--rate",
-        "100000",
-        "--journal",
-        path(journal),
-        "run",
-        RAISE,
-        "--arg",
-        "target=30",
-    ])
+    dactl(
+        org,
+        &[
+            "--journal",
+            path(journal),
+            "run",
+            RAISE,
+            "--arg",
+            "target=30",
+        ],
+    )
 }
 
 #[test]
