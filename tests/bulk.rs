@@ -130,6 +130,12 @@ fn undo_puts_back_the_exact_before_state() {
             .any(|(id, _)| timeout(before.iter().find(|a| &a["id"] == id).unwrap()).is_none())
     );
 
+    // A dry undo plans every put-back and writes nothing.
+    let writes = org.writes();
+    let dry = dactl(&org, &["--dry-run", "--json", "undo", path(&journal)]);
+    assert_code(&dry, 0);
+    assert_eq!(org.writes(), writes);
+    assert_eq!(triples(&report(&dry), "planned").len(), changed.len());
     let undo_journal = dir.join("undo.jsonl");
     let output = dactl(
         &org,
