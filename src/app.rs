@@ -8,8 +8,13 @@ use std::process::ExitCode;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::change::plan::Plan;
+use crate::change::report::Report;
+use crate::change::undo::read_journal;
+use crate::change::{ActionInfo, Change, Status, Timeout};
+use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
+use crate::genesys::ActionQuery;
 use crate::output::Printer;
 use crate::sandbox::SandboxOptions;
 use crate::script::{self, Host};
@@ -37,8 +42,32 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Check { files }) => script::check(&files, &printer),
         Some(Command::Run { file, args }) => with_host(&global, printer, |host| {
-            script::run(host, &file, args.into_iter().collect())
+            let code = script::run(host, &file, args.into_iter().collect());
+            let after = host.with_session(|session| after_script(&global, session));
+            code.max(after.unwrap_or(SUCCESS))
         }),
+        Some(Command::Undo { file, force }) => {
+            // Refuse a bad journal before connecting: nothing may be sent for it.
+            match read_journal(&file) {
+                Ok(items) => with_session(&global, printer, |session| {
+                    bulk(&global, session, |s| s.undo(&items, force))
+                }),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    USAGE
+                }
+            }
+        }
+        Some(Command::Apply { plan }) => match Plan::read(&plan) {
+            Ok(plan) => with_session(&global, printer, |session| {
+                bulk(&global, session, |s| s.apply_plan(&plan))
+            }),
+            Err(error) => {
+                eprintln!("error: {error}");
+                USAGE
+            }
+        },
+        Some(Command::Actions(command)) => actions(&global, printer, command),
         Some(Command::Eval { expr }) => {
             with_host(&global, printer, |host| script::eval(host, &expr))
         }
@@ -51,6 +80,250 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// After `dactl run`: the plan to `--plan-out`, the report as JSON with `--json`.
+fn after_script(global: &GlobalArgs, session: &Session) -> u8 {
+    let mut code = SUCCESS;
+    if let Some(path) = &global.plan_out {
+        code = save_plan(session, path);
+    }
+    if global.json {
+        let changes = session.changes();
+        let report = Report { changes: &changes };
+        session.printer().data(
+            &report
+                .to_json(session.journal_path().as_deref())
+                .to_string(),
+        );
+    }
+    code
+}
+
+fn save_plan(session: &Session, path: &std::path::Path) -> u8 {
+    let plan = session.plan();
+    match plan.write(path) {
+        Ok(()) => {
+            session.printer().info(&format!(
+                "plan: {} ({} changes; apply with `dactl apply {}`)",
+                path.display(),
+                plan.changes.len(),
+                path.display()
+            ));
+            SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            FAILURE
+        }
+    }
+}
+
+/// A bulk command on the session: Ctrl-C stops new writes, the changes are read back, the report
+/// printed (JSON on stdout with `--json`), the plan saved with `--plan-out`. Exit code: 130 when
+/// interrupted, 1 when anything failed or did not verify, else 0.
+fn bulk(
+    global: &GlobalArgs,
+    session: &Session,
+    work: impl FnOnce(&Session) -> Result<Vec<Change>, crate::genesys::Error>,
+) -> u8 {
+    let cancel = session.cancel_flag();
+    let _ = script::install_ctrl_c(cancel.clone());
+    let changes = match work(session) {
+        Ok(changes) => changes,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return FAILURE;
+        }
+    };
+    let printer = session.printer();
+    let mut verified = true;
+    if !session.dry_run() {
+        match session.verify(&changes) {
+            Ok(check) if check.ok => {}
+            Ok(check) => {
+                verified = false;
+                for (id, expected, found) in &check.mismatches {
+                    eprintln!(
+                        "error: `{id}` did not read back as changed: expected {expected:?}, found {found:?}."
+                    );
+                }
+            }
+            Err(error) => {
+                verified = false;
+                eprintln!("error: reading the changes back failed: {error}");
+            }
+        }
+    }
+    let report = Report { changes: &changes };
+    if !changes.is_empty() {
+        printer.info(&report.to_string());
+    }
+    let journal = session.journal_path();
+    if let Some(path) = &journal {
+        printer.info(&format!("journal: {}", path.display()));
+    }
+    if global.json {
+        printer.data(&report.to_json(journal.as_deref()).to_string());
+    }
+    let mut code = SUCCESS;
+    if let Some(path) = &global.plan_out {
+        code = save_plan(session, path);
+    }
+    if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+        printer.info("interrupted: no new write was started after Ctrl-C.");
+        INTERRUPTED
+    } else if report.failed() > 0 || !verified {
+        FAILURE
+    } else {
+        code
+    }
+}
+
+/// `dactl actions ...`.
+fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8 {
+    match command {
+        ActionsCommand::List {
+            category,
+            name,
+            kind,
+        } => with_session(global, printer, |session| {
+            let query = ActionQuery {
+                category,
+                name,
+                include_auth_actions: true,
+                include_config: true,
+                ..ActionQuery::default()
+            };
+            match session.list_actions(&query) {
+                Ok(infos) => {
+                    let infos: Vec<ActionInfo> = infos
+                        .into_iter()
+                        .filter(|i| kind.as_deref().is_none_or(|k| i.kind.as_str() == k))
+                        .collect();
+                    print_actions(session.printer(), &infos);
+                    SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    FAILURE
+                }
+            }
+        }),
+        ActionsCommand::Get { id } => {
+            with_session(global, printer, |session| match session.fetch_action(&id) {
+                Ok(info) => {
+                    let value = script::convert::action(&info);
+                    let text = if session.printer().json {
+                        script::render::json(&value)
+                    } else {
+                        script::render::value(&value).unwrap_or_default()
+                    };
+                    session.printer().data(&text);
+                    SUCCESS
+                }
+                Err(error) if error.status() == Some(404) => {
+                    eprintln!("error: There is no action with id `{id}`.");
+                    FAILURE
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    FAILURE
+                }
+            })
+        }
+        ActionsCommand::SetTimeout {
+            mut values,
+            category,
+            name,
+        } => {
+            let text = values.pop().unwrap_or_default();
+            let timeout = match Timeout::parse(&text) {
+                Ok(timeout) => timeout,
+                Err(error) => {
+                    eprintln!("error: TIMEOUT: {error}");
+                    return USAGE;
+                }
+            };
+            let by_filter = category.is_some() || name.is_some();
+            if by_filter != values.is_empty() {
+                eprintln!(
+                    "error: name the actions either by id or with `--category`/`--name`, not both and not neither; e.g. `dactl actions set-timeout ID 30` or `dactl actions set-timeout --category Billing 30`."
+                );
+                return USAGE;
+            }
+            with_session(global, printer, |session| {
+                bulk(global, session, |s| {
+                    let query = ActionQuery {
+                        category,
+                        name,
+                        ids: values.clone(),
+                        include_config: true,
+                        ..ActionQuery::default()
+                    };
+                    let mut targets = Vec::new();
+                    let mut missing = Vec::new();
+                    if values.is_empty() {
+                        targets = s.list_actions(&query)?;
+                    } else {
+                        for chunk in values.chunks(crate::change::verify::VERIFY_BATCH) {
+                            let query = ActionQuery {
+                                ids: chunk.to_vec(),
+                                include_auth_actions: true,
+                                ..query.clone()
+                            };
+                            let found = s.list_actions(&query)?;
+                            missing.extend(
+                                chunk
+                                    .iter()
+                                    .filter(|id| !found.iter().any(|f| &f.action.id == *id))
+                                    .map(|id| Change {
+                                        id: id.clone(),
+                                        name: None,
+                                        kind: crate::change::Kind::Standard,
+                                        before: None,
+                                        after: None,
+                                        status: Status::Failed,
+                                        reason: Some(format!("There is no action with id `{id}`.")),
+                                    }),
+                            );
+                            targets.extend(found);
+                        }
+                    }
+                    let mut decide = |_: &ActionInfo| Ok(Some(timeout));
+                    missing.extend(s.update_timeouts(targets, &mut decide));
+                    Ok(missing)
+                })
+            })
+        }
+    }
+}
+
+fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
+    if printer.json {
+        printer.data(&script::render::json(&script::convert::actions(infos)));
+        return;
+    }
+    let rows: Vec<Vec<String>> = infos
+        .iter()
+        .map(|i| {
+            let timeout = match i.kind {
+                crate::change::Kind::Function => i.function_timeout,
+                _ => i.action.config.as_ref().and_then(|c| c.timeout_seconds),
+            };
+            vec![
+                i.action.id.clone(),
+                i.action.name.clone().unwrap_or_default(),
+                i.action.category.clone().unwrap_or_default(),
+                i.kind.as_str().to_owned(),
+                timeout.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    printer.data(&script::render::table(
+        &["id", "name", "category", "kind", "timeout"],
+        &rows,
+    ));
 }
 
 fn repl(global: &GlobalArgs, printer: Printer) -> u8 {
@@ -67,15 +340,35 @@ fn with_host(global: &GlobalArgs, printer: Printer, work: impl FnOnce(&mut Host)
     }
 }
 
+fn with_session(global: &GlobalArgs, printer: Printer, work: impl FnOnce(&Session) -> u8) -> u8 {
+    match session(global, printer) {
+        Ok(session) => work(&session),
+        Err(code) => code,
+    }
+}
+
 /// A script host on a session for the settings given; a configuration error is reported here
 /// and becomes exit code 2.
 fn connect(global: &GlobalArgs, printer: Printer) -> Result<Host, u8> {
-    let inputs = Inputs {
+    let session = session(global, printer.clone())?;
+    let mut host = Host::new(session, printer);
+    host.set_inputs(inputs(global));
+    Ok(host)
+}
+
+fn inputs(global: &GlobalArgs) -> Inputs {
+    Inputs {
         environment: global.environment.clone(),
         profile: global.profile.clone(),
         rate_per_minute: global.rate,
         concurrency: global.concurrency as usize,
-    };
+    }
+}
+
+/// A session for the settings given; a configuration error is reported here and becomes exit
+/// code 2.
+fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
+    let inputs = inputs(global);
     let connection = if global.sandbox {
         Connection::Sandbox(SandboxOptions::default())
     } else {
@@ -88,17 +381,15 @@ fn connect(global: &GlobalArgs, printer: Printer) -> Result<Host, u8> {
         }
     };
     let options = SessionOptions {
-        dry_run: global.dry_run,
+        // A plan is made by a dry run.
+        dry_run: global.dry_run || global.plan_out.is_some(),
         journal: global.journal.clone(),
         rate_per_minute: global.rate,
         concurrency: global.concurrency as usize,
         printer: printer.clone(),
     };
-    let session = Session::connect(connection, options).map_err(|error| {
+    Session::connect(connection, options).map_err(|error| {
         eprintln!("error: {error}");
         FAILURE
-    })?;
-    let mut host = Host::new(session, printer);
-    host.set_inputs(inputs);
-    Ok(host)
+    })
 }

@@ -58,6 +58,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub journal: Option<PathBuf>,
 
+    /// Plan only, and save the plan to FILE (JSON) for `dactl apply FILE`. Implies `--dry-run`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+
     /// More detail on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -103,10 +107,71 @@ pub enum Command {
     },
     /// Interactive Rhai shell with the dactl functions (what bare `dactl` does on a terminal).
     Repl,
+    /// Put back the timeouts a run changed, from its journal.
+    ///
+    /// Each action gets its timeout from before the run (the field removed when it was unset)
+    /// where its timeout is still the one the run set; otherwise it is skipped, `changed since`.
+    /// Undo writes its own journal.
+    Undo {
+        /// The run's journal (the path printed after `journal:`).
+        #[arg(value_name = "JOURNAL")]
+        file: PathBuf,
+        /// Put the old timeout back even where someone changed it since the run.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Apply a plan saved with `--dry-run --plan-out FILE`, exactly as planned.
+    ///
+    /// An action whose version changed since the plan is re-read and changed only while its
+    /// timeout is still the planned `before`; otherwise it is skipped, `changed since planned`.
+    Apply {
+        /// The plan file.
+        plan: PathBuf,
+    },
+    /// One-shot commands on actions, no script needed.
+    #[command(subcommand)]
+    Actions(ActionsCommand),
     /// Serve a sandbox org that behaves like Genesys Cloud, until killed.
     Sandbox(SandboxArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionsCommand {
+    /// List actions: id, name, category, kind, timeout (custom authentication actions included).
+    List {
+        /// Only this category (exact match).
+        #[arg(long)]
+        category: Option<String>,
+        /// Only names matching this (the API's name filter).
+        #[arg(long)]
+        name: Option<String>,
+        /// Only this kind.
+        #[arg(long, value_parser = ["standard", "static", "custom_auth", "function"])]
+        kind: Option<String>,
+    },
+    /// Show one action with its config and kind.
+    Get {
+        /// The action id.
+        id: String,
+    },
+    /// Set the timeout of the actions named by id, or of a category, or of names matching.
+    ///
+    /// The same safe engine as scripts: journaled, concurrent, verified; `--dry-run` plans.
+    /// Examples: `dactl actions set-timeout ID1 ID2 30`, `dactl actions set-timeout --category
+    /// Billing 45s`.
+    SetTimeout {
+        /// Action ids, then the timeout (`30`, `"30s"`, `"45000ms"`, `"1m"`).
+        #[arg(required = true, value_name = "ID... TIMEOUT")]
+        values: Vec<String>,
+        /// Every action of this category (exact match) instead of ids.
+        #[arg(long)]
+        category: Option<String>,
+        /// Every action whose name matches this instead of ids.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

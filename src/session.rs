@@ -7,6 +7,7 @@
 //! here, on the calling thread, between rounds of concurrent async writes (see
 //! `change::apply::run_rounds`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -16,9 +17,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 use url::Url;
 
+use crate::change::plan::{CHANGED_SINCE_PLANNED, Plan};
+use crate::change::undo::UndoItem;
 use crate::change::{
-    ActionInfo, Change, Engine, EngineOptions, Outcome, Status, Timeout, Verification, refusal,
-    run_rounds,
+    ActionInfo, Change, Engine, EngineOptions, Kind, Outcome, Status, Timeout, Verification,
+    refusal, run_rounds,
 };
 use crate::config::Settings;
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
@@ -75,6 +78,8 @@ pub struct Session {
     engine: Engine,
     /// Every change this session made or planned, in order, for the run's summary.
     log: std::sync::Mutex<Vec<Change>>,
+    /// Each changed or planned action's version when it was decided (for `--plan-out`).
+    versions: std::sync::Mutex<HashMap<String, Option<i64>>>,
     /// Kept for `reconnect`.
     concurrency: usize,
     rate_per_minute: u32,
@@ -145,6 +150,7 @@ impl Session {
         Ok(Session {
             engine,
             log: Default::default(),
+            versions: Default::default(),
             concurrency,
             rate_per_minute: options.rate_per_minute,
             printer: options.printer,
@@ -279,7 +285,12 @@ impl Session {
         };
         // Changes that end without an apply: refused kinds now, undecided ones as decided.
         progress.inc(targets.iter().filter(|t| refusal(t.kind).is_some()).count() as u64);
+        let versions = &self.versions;
         let mut decide = |info: &ActionInfo| {
+            versions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(info.action.id.clone(), info.action.version);
             let decision = decide(info);
             if !matches!(decision, Ok(Some(_))) {
                 progress.inc(1);
@@ -304,6 +315,116 @@ impl Session {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// The version an action had when this session last decided a change to it.
+    pub fn decided_version(&self, id: &str) -> Option<i64> {
+        self.versions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(id)
+            .copied()
+            .flatten()
+    }
+
+    /// The plan of what this session planned (a dry run), for `--plan-out`.
+    pub fn plan(&self) -> Plan {
+        Plan::from_changes(&self.changes(), |id| self.decided_version(id))
+    }
+
+    /// Puts back what a journal's writes changed (see `change::undo`); journaled in this
+    /// session's own journal. `Err` when the actions could not be read, before any write.
+    pub fn undo(&self, items: &[UndoItem], force: bool) -> Result<Vec<Change>, Error> {
+        let changes = self.runtime.block_on(self.engine.undo(items, force))?;
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(changes.iter().cloned());
+        Ok(changes)
+    }
+
+    /// Applies a saved plan (see `change::plan`): an action still at its planned version gets
+    /// the planned timeout; one whose version moved on only while its timeout is still the
+    /// planned `before`; otherwise it is skipped, "changed since planned".
+    pub fn apply_plan(&self, plan: &Plan) -> Result<Vec<Change>, Error> {
+        let planned = plan.by_id();
+        let ids: Vec<String> = plan.changes.iter().map(|c| c.id.clone()).collect();
+        let mut found: HashMap<String, ActionInfo> = HashMap::new();
+        for chunk in ids.chunks(crate::change::verify::VERIFY_BATCH) {
+            let query = ActionQuery {
+                ids: chunk.to_vec(),
+                include_config: true,
+                ..ActionQuery::default()
+            };
+            for info in self.list_actions(&query)? {
+                found.insert(info.action.id.clone(), info);
+            }
+        }
+        let mut gone = Vec::new();
+        let mut targets = Vec::new();
+        for entry in &plan.changes {
+            match found.remove(&entry.id) {
+                Some(info) => targets.push(info),
+                None => gone.push(Change {
+                    id: entry.id.clone(),
+                    name: entry.name.clone(),
+                    kind: entry.kind(),
+                    before: entry.before,
+                    after: None,
+                    status: Status::Failed,
+                    reason: Some("the action no longer exists".into()),
+                }),
+            }
+        }
+        let mut moved_on: Vec<String> = Vec::new();
+        let mut decide = |info: &ActionInfo| -> Result<Option<Timeout>, String> {
+            let Some(entry) = planned.get(info.action.id.as_str()) else {
+                return Ok(None);
+            };
+            if info.action.version == Some(entry.version) {
+                return Ok(Some(entry.target()));
+            }
+            let now = match info.kind {
+                Kind::Function => match info.function_timeout {
+                    Some(t) => Some(t),
+                    None => self
+                        .runtime
+                        .block_on(self.engine.function_timeout(&info.action.id))
+                        .map_err(|e| e.to_string())?
+                        .or(Some(15)),
+                },
+                _ => info.action.config.as_ref().and_then(|c| c.timeout_seconds),
+            };
+            let norm = |v: Option<i64>| match info.kind {
+                Kind::Function => v.or(Some(15)),
+                _ => v,
+            };
+            if norm(now) == norm(entry.before) || now == Some(entry.after) {
+                Ok(Some(entry.target()))
+            } else {
+                moved_on.push(info.action.id.clone());
+                Ok(None)
+            }
+        };
+        let mut changes = self.update_timeouts(targets, &mut decide);
+        for change in &mut changes {
+            if change.status == Status::Skipped && moved_on.contains(&change.id) {
+                change.reason = Some(CHANGED_SINCE_PLANNED.into());
+            }
+        }
+        // The session's log took the changes before the reasons were set; keep it in step.
+        {
+            let mut log = self
+                .log
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let keep = log.len() - changes.len();
+            log.truncate(keep);
+            log.extend(gone.iter().cloned());
+            log.extend(changes.iter().cloned());
+        }
+        gone.extend(changes);
+        Ok(gone)
     }
 
     /// One action to one timeout (conflicts handled as in `update_timeouts`).

@@ -107,9 +107,9 @@ fn outcome_unknown(error: &Error) -> bool {
 }
 
 /// Whether `fresh` is what was sent at `sent_version`, one version on: the write landed.
-fn landed(fresh: &Action, sent: &UpdateActionInput, target: Timeout) -> bool {
+fn landed(fresh: &Action, sent: &UpdateActionInput, target: Option<Timeout>) -> bool {
     fresh.version == Some(sent.version + 1)
-        && fresh.config.as_ref().and_then(|c| c.timeout_seconds) == Some(i64::from(target.0))
+        && fresh.config.as_ref().and_then(|c| c.timeout_seconds) == target.map(|t| i64::from(t.0))
         && fresh.name == sent.name
         && fresh.category == sent.category
 }
@@ -147,12 +147,26 @@ impl Engine {
             return Outcome::Done(not_done(&info, Status::Skipped, reason));
         }
         match info.kind {
-            Kind::Function => self.apply_function(info, target).await,
-            _ => self.apply_standard(info, target).await,
+            Kind::Function => self.apply_function(info, Some(target)).await,
+            _ => self.apply_standard(info, Some(target)).await,
         }
     }
 
-    async fn apply_standard(&self, mut info: ActionInfo, target: Timeout) -> Outcome {
+    /// Puts one action back to `to` (`None`: no timeout at all, the field removed), with the same
+    /// safety as `apply_one`: journaled first, conflicts and unknown outcomes re-read. This is
+    /// what `undo` writes.
+    pub async fn restore_one(&self, info: ActionInfo, to: Option<Timeout>) -> Outcome {
+        if let Some(reason) = refusal(info.kind) {
+            return Outcome::Done(not_done(&info, Status::Skipped, reason));
+        }
+        match info.kind {
+            Kind::Function => self.apply_function(info, to).await,
+            _ => self.apply_standard(info, to).await,
+        }
+    }
+
+    /// Writes `target` (`None` removes `timeoutSeconds`).
+    async fn apply_standard(&self, mut info: ActionInfo, target: Option<Timeout>) -> Outcome {
         let id = info.action.id.clone();
         if info.action.config.is_none() {
             // Never build a config from a read without it: that would drop the templates.
@@ -162,7 +176,7 @@ impl Engine {
             }
         }
         let before = before_of(&info);
-        let after = Some(i64::from(target.0));
+        let after = target.map(|t| i64::from(t.0));
         if before == after {
             return Outcome::Done(change(&info, before, after, Status::Unchanged, None));
         }
@@ -200,7 +214,7 @@ impl Engine {
         };
         let intent = Intent {
             action: &info.action,
-            intended_timeout: target.0,
+            intended_timeout: target.map(|t| t.0),
             target: "action",
             function_before: None,
         };
@@ -267,9 +281,10 @@ impl Engine {
         Ok(())
     }
 
-    async fn apply_function(&self, mut info: ActionInfo, target: Timeout) -> Outcome {
+    /// Writes the function settings' timeout (`None`: unset, the default 15 s).
+    async fn apply_function(&self, mut info: ActionInfo, target: Option<Timeout>) -> Outcome {
         let id = info.action.id.clone();
-        if let Err(e) = target.check_function() {
+        if let Some(Err(e)) = target.map(|t| t.check_function()) {
             return Outcome::Done(not_done(&info, Status::Failed, e.message));
         }
         if info.function_timeout.is_none() {
@@ -279,9 +294,9 @@ impl Engine {
             }
         }
         let before = info.function_timeout;
-        let after = Some(i64::from(target.0));
+        let after = target.map(|t| i64::from(t.0));
         // Unset means the documented default, 15 s.
-        if before.unwrap_or(15) == i64::from(target.0) {
+        if before.unwrap_or(15) == after.unwrap_or(15) {
             return Outcome::Done(change(&info, before, after, Status::Unchanged, None));
         }
         if self.dry_run() {
@@ -296,7 +311,7 @@ impl Engine {
         }
         let intent = Intent {
             action: &info.action,
-            intended_timeout: target.0,
+            intended_timeout: target.map(|t| t.0),
             target: "function",
             function_before: before,
         };
@@ -338,7 +353,7 @@ impl Engine {
     async fn publish_function_timeout(
         &self,
         id: &str,
-        target: Timeout,
+        target: Option<Timeout>,
     ) -> Result<Option<i64>, (Error, String)> {
         let draft = self.obtain_draft(id).await?;
         let settings = self
@@ -348,7 +363,7 @@ impl Engine {
             .map_err(step("reading the draft's function settings failed"))?;
         // Keep every other field of the function (handler, runtime, zip id, ...).
         let mut function = settings.function.unwrap_or_default();
-        function.timeout_seconds = Some(i64::from(target.0));
+        function.timeout_seconds = target.map(|t| i64::from(t.0));
         self.client
             .put_draft_function(id, &function)
             .await
@@ -378,8 +393,8 @@ impl Engine {
                 Err(e) => e,
             };
             // A publish whose answer was lost may have happened: the published settings tell.
-            if let Ok(Some(now)) = self.function_timeout(id).await
-                && now == i64::from(target.0)
+            if let Ok(now) = self.function_timeout(id).await
+                && now.unwrap_or(15) == target.map_or(15, |t| i64::from(t.0))
             {
                 return Ok(None);
             }

@@ -158,7 +158,7 @@ impl Engine {
     }
 
     /// The function settings' timeout of a function data action (`None`: unset, meaning 15 s).
-    pub(crate) async fn function_timeout(&self, id: &str) -> Result<Option<i64>, Error> {
+    pub async fn function_timeout(&self, id: &str) -> Result<Option<i64>, Error> {
         Ok(self
             .client
             .get_function(id)

@@ -35,7 +35,8 @@ pub struct JournalError {
 #[derive(Debug, Clone, Copy)]
 pub struct Intent<'a> {
     pub action: &'a Action,
-    pub intended_timeout: u32,
+    /// `None`: the field is to be removed (an undo of a timeout that was unset).
+    pub intended_timeout: Option<u32>,
     /// `"action"` or `"function"`.
     pub target: &'a str,
     /// The function settings' timeout before, for `target == "function"`.
@@ -263,7 +264,7 @@ mod tests {
         journal
             .intent(&Intent {
                 action: &action,
-                intended_timeout: 30,
+                intended_timeout: Some(30),
                 target: "action",
                 function_before: None,
             })

@@ -8,11 +8,14 @@
 //! - `apply`: the safe read-modify-write of one action and of many at once.
 //! - `verify`: reading changes back in batches.
 //! - `journal`: the append-only record written (and flushed) before every write.
+//! - `undo`: reading a journal back and putting the timeouts back.
 
 mod apply;
 mod engine;
 mod kind;
+pub mod plan;
 mod timeout;
+pub mod undo;
 pub mod verify;
 
 pub mod journal;

@@ -32,22 +32,110 @@ impl Report<'_> {
     }
 }
 
+impl Report<'_> {
+    /// The report as JSON: every change, the counts by status, and the journal.
+    pub fn to_json(&self, journal: Option<&std::path::Path>) -> serde_json::Value {
+        let changes: Vec<serde_json::Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "name": c.name,
+                    "kind": c.kind.as_str(),
+                    "before": c.before,
+                    "after": c.after,
+                    "status": c.status.as_str(),
+                    "reason": c.reason,
+                })
+            })
+            .collect();
+        let counts: serde_json::Map<String, serde_json::Value> = [
+            Status::Updated,
+            Status::Unchanged,
+            Status::Planned,
+            Status::Skipped,
+            Status::Failed,
+        ]
+        .into_iter()
+        .map(|s| (s.as_str().to_owned(), self.count(s).into()))
+        .collect();
+        serde_json::json!({
+            "changes": changes,
+            "counts": counts,
+            "journal": journal.map(|p| p.display().to_string()),
+        })
+    }
+}
+
 fn seconds(value: Option<i64>) -> String {
     value.map_or_else(|| "unset".to_owned(), |s| format!("{s} s"))
 }
 
+/// Aligned columns under a header row.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![line(headers.to_vec())];
+    out.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
+    out.join("\n")
+}
+
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for change in self.changes.iter().filter(|c| c.status == Status::Planned) {
-            let name = change.name.as_deref().unwrap_or("");
-            writeln!(
-                f,
-                "plan: {} `{name}` ({}): {} -> {}",
-                change.id,
-                change.kind.as_str(),
-                seconds(change.before),
-                seconds(change.after)
-            )?;
+        // A plan (dry run): what would change, then what is left alone and why.
+        let planned: Vec<Vec<String>> = self
+            .changes
+            .iter()
+            .filter(|c| c.status == Status::Planned)
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    c.name.clone().unwrap_or_default(),
+                    c.kind.as_str().to_owned(),
+                    format!("{} -> {}", seconds(c.before), seconds(c.after)),
+                ]
+            })
+            .collect();
+        if !planned.is_empty() {
+            writeln!(f, "plan:")?;
+            writeln!(f, "{}", table(&["id", "name", "kind", "change"], &planned))?;
+            let skipped: Vec<Vec<String>> = self
+                .changes
+                .iter()
+                .filter(|c| matches!(c.status, Status::Skipped | Status::Failed))
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        c.name.clone().unwrap_or_default(),
+                        c.kind.as_str().to_owned(),
+                        format!(
+                            "{}: {}",
+                            c.status.as_str(),
+                            c.reason.as_deref().unwrap_or("no reason given")
+                        ),
+                    ]
+                })
+                .collect();
+            if !skipped.is_empty() {
+                writeln!(f, "not in the plan:")?;
+                writeln!(f, "{}", table(&["id", "name", "kind", "why"], &skipped))?;
+            }
         }
         let counts: Vec<String> = [
             Status::Updated,
@@ -126,9 +214,27 @@ mod tests {
         let changes = [change("a", Status::Planned, None)];
         let text = Report { changes: &changes }.to_string();
         assert!(
-            text.contains("plan: a `name a` (standard): 5 s -> 30 s"),
+            text.starts_with("plan:\nid  name    kind      change\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\na   name a  standard  5 s -> 30 s\n"),
             "{text}"
         );
         assert!(text.ends_with("1 action: 1 planned"), "{text}");
+    }
+
+    #[test]
+    fn json_has_every_change_and_the_counts() {
+        let changes = [
+            change("a", Status::Updated, None),
+            change("b", Status::Skipped, Some("built-in")),
+        ];
+        let json = Report { changes: &changes }.to_json(None);
+        assert_eq!(json["counts"]["updated"], 1);
+        assert_eq!(json["counts"]["skipped"], 1);
+        assert_eq!(json["changes"][1]["reason"], "built-in");
+        assert_eq!(json["changes"][0]["after"], 30);
+        assert!(json["journal"].is_null());
     }
 }

@@ -42,7 +42,7 @@ impl Engine {
         for change in functions {
             // Unset means the documented default, 15 s.
             let now = self.function_timeout(&change.id).await?.or(Some(15));
-            if now != change.after {
+            if now != change.after.or(Some(15)) {
                 mismatches.push((change.id.clone(), change.after, now));
             }
         }
