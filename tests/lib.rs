@@ -5,6 +5,7 @@ mod change;
 mod cli;
 mod client;
 mod config;
+mod hostile;
 mod repl;
 mod sandbox;
 mod script;
