@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod config;
 mod hostile;
+mod reliability;
 mod repl;
 mod sandbox;
 mod script;
