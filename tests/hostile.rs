@@ -494,3 +494,137 @@ fn no_secret_or_token_appears_in_output_or_files_at_full_verbosity() {
     let _ = std::fs::remove_dir_all(&home);
     let _ = std::fs::remove_dir_all(&scripts);
 }
+
+// -- Parsers under random input ------------------------------------------------------------------
+// What `src/change/timeout.rs` and `src/genesys/region.rs` already prove (no panic, the range,
+// https or loopback only) is not repeated; these add that every error names what was typed and
+// says what would be right, and that what parses round-trips.
+
+mod parsers {
+    use dactl::change::Timeout;
+    use dactl::genesys::{REGIONS, Target};
+    use proptest::prelude::*;
+
+    /// Text shaped like a timeout, with noise: signs, dots, units, spaces, other letters.
+    fn timeout_like() -> impl Strategy<Value = String> {
+        "[ ]{0,2}[-+]?[0-9]{0,7}(\\.[0-9]{0,2})?[ ]?(s|ms|m|S|MS|sec|min|h|x|)[ ]{0,2}"
+    }
+
+    fn check_timeout(text: &str) -> Result<(), TestCaseError> {
+        match Timeout::parse(text) {
+            Ok(t) => {
+                prop_assert!((1..=60).contains(&t.seconds()));
+                // What parses round-trips through its display, bare seconds too.
+                prop_assert_eq!(Timeout::parse(&t.to_string()), Ok(t));
+                prop_assert_eq!(Timeout::parse(&t.seconds().to_string()), Ok(t));
+            }
+            Err(e) => {
+                let input = text.trim();
+                if input.is_empty() {
+                    prop_assert!(e.message.contains("empty"), "{}", e.message);
+                } else {
+                    prop_assert!(
+                        e.message.contains(&format!("`{input}`")),
+                        "the message names `{}`: {}",
+                        input,
+                        e.message
+                    );
+                }
+                prop_assert!(
+                    e.message.contains("1 to 60") || e.message.contains("60 seconds"),
+                    "the message gives the range: {}",
+                    e.message
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_region(input: &str) -> Result<(), TestCaseError> {
+        match Target::parse(input) {
+            Ok(target) => {
+                prop_assert!(target.api_base.scheme() == "https" || target.is_local());
+                // What parses once parses the same from its api host (regions) or URL (local).
+                let again = match &target.region {
+                    Some(region) => Target::parse(region).unwrap(),
+                    None => Target::parse(target.api_base.as_str()).unwrap(),
+                };
+                prop_assert_eq!(again.api_base, target.api_base);
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if input.trim().is_empty() {
+                    prop_assert!(text.contains("empty"), "{}", text);
+                } else {
+                    prop_assert!(text.contains(&format!("`{input}`")), "names it: {}", text);
+                }
+                prop_assert!(
+                    text.contains("eu-west-1"),
+                    "shows a valid example: {}",
+                    text
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn timeout_errors_name_the_input_and_the_range(text in timeout_like()) {
+            check_timeout(&text)?;
+        }
+
+        #[test]
+        fn timeout_errors_on_any_text_name_the_input(text in "\\PC{0,16}") {
+            check_timeout(&text)?;
+        }
+
+        #[test]
+        fn region_names_in_any_case_and_padding_are_the_same_target(
+            index in 0..REGIONS.len(),
+            upper in proptest::collection::vec(any::<bool>(), 20),
+            pad in "[ \t]{0,2}",
+            by_domain in any::<bool>(),
+        ) {
+            let (name, domain) = REGIONS[index];
+            let canonical = Target::parse(name).unwrap();
+            let base = if by_domain { domain } else { name };
+            let mixed: String = base
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let parsed = Target::parse(&format!("{pad}{mixed}{pad}")).unwrap();
+            prop_assert_eq!(parsed.api_base, canonical.api_base);
+        }
+
+        #[test]
+        fn region_errors_name_the_input_and_an_example(
+            input in "(https?://|)[a-z0-9.-]{0,20}(:[0-9]{1,5})?(/[a-z]{0,6})?",
+        ) {
+            check_region(&input)?;
+        }
+
+        #[test]
+        fn region_errors_on_any_text_name_the_input(input in "\\PC{0,30}") {
+            check_region(&input)?;
+        }
+    }
+
+    /// Cases found while writing the properties above, kept as plain tests.
+    #[test]
+    fn regressions() {
+        for text in [
+            "0", "61", "-1", "1.5", "abc", "5000", "1500ms", "", "+", "1m1", "٣",
+        ] {
+            check_timeout(text).unwrap();
+        }
+        for input in [
+            "mars-1",
+            "http://example.com",
+            "https://api.mypurecloud.com/some/path",
+        ] {
+            check_region(input).unwrap();
+        }
+    }
+}
