@@ -366,3 +366,36 @@ fn a_server_answering_late_ends_in_a_clear_timeout_error() {
     );
     assert_eq!(org.writes(), 0);
 }
+
+#[test]
+fn a_full_or_unwritable_journal_stops_every_write_with_a_clear_error() {
+    let org = Org::seed();
+    let targets = not_at(&org, standard_ids(&org), 17);
+    let dir = std::env::temp_dir().join(format!("dactl-rel-journal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let mut journals = vec![
+        file.join("journal.jsonl"), // under a file: no directory can be made there
+        dir.clone(),                // a directory, not a file
+    ];
+    if std::path::Path::new("/dev/full").exists() {
+        journals.push("/dev/full".into()); // every write: "No space left on device"
+    }
+    for journal in journals {
+        let journal = journal.to_str().unwrap();
+        let out = org.dactl(&["--journal", journal, "eval", &raise(&targets, 17)]);
+        assert_eq!(out.status.code(), Some(1), "{journal}: {}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        let named = format!("`{journal}`");
+        for needle in [named.as_str(), "Nothing was changed", "--journal"] {
+            assert!(all.contains(needle), "{journal}: `{needle}` missing: {all}");
+        }
+        assert_eq!(
+            org.writes(),
+            0,
+            "{journal}: a write left without its journal line"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
