@@ -182,21 +182,18 @@ fn a_retry_after_over_180_s_stops_at_once_with_a_clear_message() {
 #[test]
 fn slow_a_rate_limit_storm_raises_every_action_and_the_client_backs_off() {
     let options = SandboxOptions {
-        actions: Some(70),
+        actions: Some(45),
         seed: 5,
         ..SandboxOptions::default()
     };
     let clean = standard_ids(&Org::start(options.clone()));
     let org = Org::start(SandboxOptions {
         fault_rate: 0.3,
-        rate_limit: 40,
+        rate_limit: 30,
         ..options
     });
     let targets = not_at(&org, clean, 41);
-    assert!(
-        targets.len() > 40,
-        "more writes than the limit allows a minute"
-    );
+    assert!(targets.len() > 20, "{} targets", targets.len());
     let before = org.actions();
     let out = org.dactl(&["--rate", "600", "eval", &raise(&targets, 41)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -204,6 +201,10 @@ fn slow_a_rate_limit_storm_raises_every_action_and_the_client_backs_off() {
     assert_only_intended(&before, &org.actions(), &targets, 41, &[]);
 
     let api = sum(&org, |_, r, _| r.starts_with("/api/"));
+    assert!(
+        api > 30,
+        "more requests ({api}) than the limit allows a minute"
+    );
     let throttled = sum(&org, |_, r, s| r.starts_with("/api/") && s == 429);
     // Injected 429s are a third of the faults (0.3 × api / 3 expected). The limiter's own 429s
     // come only from requests already in flight when the first one arrived (concurrency 8): a
