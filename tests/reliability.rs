@@ -405,3 +405,44 @@ fn a_full_or_unwritable_journal_stops_every_write_with_a_clear_error() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_write_told_to_wait_over_180_s_is_journaled_as_failed_and_exits_1() {
+    let id = standard_ids(&Org::seed()).remove(0);
+    let org = Org::start(SandboxOptions {
+        fault_rate: 1.0,
+        only_throttle_faults: true,
+        only_write_faults: true,
+        retry_after_secs: 600,
+        ..SandboxOptions::default()
+    });
+    let before = org.actions();
+    let dir = std::env::temp_dir().join(format!("dactl-rel-retry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = dir.join("journal.jsonl");
+    let started = Instant::now();
+    let out = org.dactl(&[
+        "--journal",
+        journal.to_str().unwrap(),
+        "eval",
+        &format!("update_timeout(\"{id}\", 30)"),
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(20), "no long wait");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("600 s") && all.contains("failed"), "{all}");
+    assert!(diff(&before, &org.actions()).is_empty(), "nothing changed");
+    // The intent was journaled before the PATCH; its outcome says it was not done.
+    let lines: Vec<Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let outcome = lines
+        .iter()
+        .find(|l| l["kind"] == "outcome")
+        .unwrap_or_else(|| panic!("an outcome line: {lines:?}"));
+    assert_eq!(outcome["status"], "failed", "{outcome}");
+    assert!(lines.iter().any(|l| l["kind"] == "intent"), "{lines:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -56,8 +56,9 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         let ctx = uuid_like(&mut state.rng);
         let rate = state.options.fault_rate;
         let only_throttle = state.options.only_throttle_faults;
+        let eligible = api && (write || !state.options.only_write_faults);
         let fault =
-            (api && rate > 0.0 && state.rng.f64() < rate).then(|| match state.rng.u32(0..3) {
+            (eligible && rate > 0.0 && state.rng.f64() < rate).then(|| match state.rng.u32(0..3) {
                 _ if only_throttle => Fault::Throttle,
                 0 => Fault::Throttle,
                 1 => Fault::Unavailable,

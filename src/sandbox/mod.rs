@@ -88,6 +88,8 @@ pub struct SandboxOptions {
     pub retry_after_secs: u64,
     /// Every injected fault is a 429 (no 503s, no dropped connections): for tests of Retry-After.
     pub only_throttle_faults: bool,
+    /// Faults hit only writes (POST, PUT, PATCH, DELETE): reads always succeed.
+    pub only_write_faults: bool,
 }
 
 impl Default for SandboxOptions {
@@ -105,6 +107,7 @@ impl Default for SandboxOptions {
             token_rate_limit: 60,
             retry_after_secs: 1,
             only_throttle_faults: false,
+            only_write_faults: false,
         }
     }
 }
