@@ -6,6 +6,8 @@ mod change;
 mod cli;
 mod client;
 mod config;
+mod hostile;
+mod reliability;
 mod repl;
 mod sandbox;
 mod script;

@@ -152,7 +152,17 @@ fn api_message(
     } else {
         format!(": {}", message.trim_end_matches('.'))
     };
-    let fix = match status {
+    let fix = api_fix(status, message, action_id);
+    format!(
+        "Genesys Cloud answered {status}{code}{about}{said}. {fix}{}",
+        correlation(correlation_id)
+    )
+}
+
+/// How to fix an API error of this status (and server message), as a sentence: the second half
+/// of every `Error::Api` message, and what scripts read after the server's own words.
+pub fn api_fix(status: u16, message: &str, action_id: Option<&str>) -> String {
+    match status {
         401 => "The access token was refused (missing, invalid or expired). Check that the client id and \
                 secret belong to this region (`--region`), or, with `GENESYSCLOUD_ACCESS_TOKEN`, mint a \
                 fresh token or use client credentials instead."
@@ -191,11 +201,7 @@ fn api_message(
         429 => "Genesys Cloud is rate limiting this client; lower `--rate` or try again later.".into(),
         500..=599 => "Genesys Cloud had a server error and retries did not help; try again later.".into(),
         _ => "See the message above for details.".into(),
-    };
-    format!(
-        "Genesys Cloud answered {status}{code}{about}{said}. {fix}{}",
-        correlation(correlation_id)
-    )
+    }
 }
 
 fn auth_message(status: u16, error: &str, description: &str, region: &str) -> String {

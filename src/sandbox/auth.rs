@@ -104,6 +104,7 @@ pub async fn token(
             .collect()
     };
     let ttl = state.options.token_ttl_secs;
+    state.issued_tokens.push(access_token.clone());
     state.tokens.insert(
         access_token.clone(),
         Token {

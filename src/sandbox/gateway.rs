@@ -51,18 +51,22 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         .unwrap_or_else(|| path.clone());
     let write = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method);
 
-    let (ctx, latency, fault) = {
+    let (ctx, latency, fault, retry_after) = {
         let mut state = shared.lock();
         let ctx = uuid_like(&mut state.rng);
         let rate = state.options.fault_rate;
+        let only_throttle = state.options.only_throttle_faults;
+        let eligible = api && (write || !state.options.only_write_faults);
         let fault =
-            (api && rate > 0.0 && state.rng.f64() < rate).then(|| match state.rng.u32(0..3) {
+            (eligible && rate > 0.0 && state.rng.f64() < rate).then(|| match state.rng.u32(0..3) {
+                _ if only_throttle => Fault::Throttle,
                 0 => Fault::Throttle,
                 1 => Fault::Unavailable,
                 _ if write && state.rng.bool() => Fault::DropAfter,
                 _ => Fault::DropBefore,
             });
-        (ctx, state.options.latency_ms, fault)
+        let retry_after = state.options.retry_after_secs;
+        (ctx, state.options.latency_ms, fault, retry_after)
     };
     request.extensions_mut().insert(Ctx(ctx.clone()));
     let conn = request.extensions().get::<ConnHandle>().cloned();
@@ -73,7 +77,9 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
 
     let response = match fault {
         None => Some(next.run(request).await),
-        Some(Fault::Throttle) => Some(ApiError::too_many_requests(&ctx, 1).into_response()),
+        Some(Fault::Throttle) => {
+            Some(ApiError::too_many_requests(&ctx, retry_after).into_response())
+        }
         Some(Fault::Unavailable) => Some(ApiError::service_unavailable(&ctx).into_response()),
         Some(Fault::DropBefore) => None,
         Some(Fault::DropAfter) => {

@@ -27,6 +27,8 @@
 //!   counted either. `latency_ms` delays `/api/v2` and `/oauth/token`, not `/sandbox/...`.
 //! - `/sandbox/stats` counts every `/api/v2` and `/oauth/token` request, faulted ones included;
 //!   status 0 means the connection was dropped without an answer. `/sandbox/...` is not counted.
+//! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
+//!   first, expired ones included), so tests can prove no token leaks into output or files.
 //!
 //! Connections are served by our own accept loop (hyper-util) rather than `axum::serve`, because
 //! a fault must be able to close a TCP connection without answering; see `gateway`.
@@ -81,6 +83,13 @@ pub struct SandboxOptions {
     /// Token requests per minute per client (default 60); beyond it `POST /oauth/token` answers
     /// 400 `invalid_request` "rate limit exceeded ...".
     pub token_rate_limit: u32,
+    /// `Retry-After` seconds of injected 429s (default 1). The platform's own limit answers
+    /// with the real wait; this knob lets tests send a client a wait it must refuse (> 180 s).
+    pub retry_after_secs: u64,
+    /// Every injected fault is a 429 (no 503s, no dropped connections): for tests of Retry-After.
+    pub only_throttle_faults: bool,
+    /// Faults hit only writes (POST, PUT, PATCH, DELETE): reads always succeed.
+    pub only_write_faults: bool,
 }
 
 impl Default for SandboxOptions {
@@ -96,6 +105,9 @@ impl Default for SandboxOptions {
             clients: vec![(DEFAULT_CLIENT_ID.into(), DEFAULT_CLIENT_SECRET.into())],
             read_only_clients: vec![],
             token_rate_limit: 60,
+            retry_after_secs: 1,
+            only_throttle_faults: false,
+            only_write_faults: false,
         }
     }
 }
@@ -122,6 +134,7 @@ impl Sandbox {
             actions: actions.into_iter().map(|a| (a.id.clone(), a)).collect(),
             integrations: seed::integrations(),
             tokens: HashMap::new(),
+            issued_tokens: Vec::new(),
             api_windows: HashMap::new(),
             token_windows: HashMap::new(),
             stats: BTreeMap::new(),

@@ -52,6 +52,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/sandbox/actions", get(sandbox_actions))
         .route("/sandbox/actions/{actionId}/edit", post(sandbox_edit))
         .route("/sandbox/stats", get(sandbox_stats))
+        .route("/sandbox/tokens", get(sandbox_tokens))
         .route("/sandbox/stats/reset", post(sandbox_stats_reset))
         .fallback(not_found_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -838,6 +839,11 @@ async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
         })
         .collect();
     Json(json!({ "requests": requests }))
+}
+
+/// Every access token issued so far, oldest first, expired ones included.
+async fn sandbox_tokens(State(shared): State<Shared>) -> Json<Value> {
+    Json(json!({ "tokens": shared.lock().issued_tokens }))
 }
 
 async fn sandbox_stats_reset(State(shared): State<Shared>) -> StatusCode {

@@ -220,6 +220,8 @@ pub struct State {
     pub actions: BTreeMap<String, StoredAction>,
     pub integrations: Vec<Integration>,
     pub tokens: HashMap<String, Token>,
+    /// Every access token issued, oldest first (for `GET /sandbox/tokens`).
+    pub issued_tokens: Vec<String>,
     pub api_windows: HashMap<String, Window>,
     pub token_windows: HashMap<String, Window>,
     /// (method, route template, status) → count. Status 0: connection dropped, nothing sent.

@@ -103,7 +103,15 @@ pub fn timeout(value: &Dynamic) -> R<Timeout> {
 /// The id in an `action_or_id` argument: a string, or a map with a string `id`.
 pub fn action_id(value: &Dynamic) -> R<String> {
     if value.is_string() {
-        return Ok(value.clone().into_string().unwrap_or_default());
+        let id = value.clone().into_string().unwrap_or_default();
+        if id.trim().is_empty() {
+            return throw(
+                "invalid.argument",
+                "An action id cannot be empty; pass an id from `list_actions()` (e.g. \
+                 `list_actions()[0].id`) or an action map.",
+            );
+        }
+        return Ok(id);
     }
     if let Some(map) = value.read_lock::<Map>() {
         if let Some(id) = map.get("id").filter(|v| v.is_string()) {

@@ -41,49 +41,65 @@ impl ErrorMap {
         let status = error.status();
         match error {
             Error::Api {
+                status: http,
                 code,
                 message,
                 correlation_id,
                 action_id,
-                ..
             } => ErrorMap {
                 status,
                 code: code.clone(),
-                message: message.clone(),
+                // The server's words, then what to do about them (status, code and ids are
+                // fields of their own, shown after the message).
+                message: match message.trim().trim_end_matches('.') {
+                    "" => crate::genesys::error::api_fix(*http, message, action_id.as_deref()),
+                    said => format!(
+                        "{said}. {}",
+                        crate::genesys::error::api_fix(*http, message, action_id.as_deref())
+                    ),
+                },
                 action_id: action_id.clone(),
                 correlation_id: correlation_id.clone(),
                 retryable,
             },
+            // A refused client: name the region and every place the id and secret come from,
+            // `auth(#{...})` included. Other token failures (the token endpoint's own rate limit)
+            // keep the client's message. Neither carries the secret.
             Error::Auth {
-                error, description, ..
+                status: http,
+                error: code,
+                description,
+                region,
             } => ErrorMap {
                 status,
-                code: error.clone(),
-                message: format!(
-                    "Authentication failed: {description} (`{error}`). Check the client id and secret."
-                ),
+                code: code.clone(),
+                message: if code == "invalid_client" || matches!(http, 401 | 403) {
+                    use crate::genesys::error::{ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_REGION};
+                    format!(
+                        "Authentication failed ({http} `{code}`: {description}): region {region} \
+                         does not accept this client id and secret. Check {ENV_CLIENT_ID} and \
+                         {ENV_CLIENT_SECRET} (or the `client_id` and `client_secret` given to \
+                         `auth(#{{...}})`, or the profile in ~/.gc/config.toml), and the region \
+                         (`--region` or {ENV_REGION})."
+                    )
+                } else {
+                    error.to_string()
+                },
                 retryable,
                 ..ErrorMap::default()
             },
-            Error::RetryAfterTooLong {
-                retry_after,
-                correlation_id,
-                ..
-            } => ErrorMap {
+            Error::RetryAfterTooLong { correlation_id, .. } => ErrorMap {
                 status,
                 code: "too.many.requests.retry.after".into(),
-                message: format!(
-                    "The API asked to wait {} s before retrying, longer than dactl waits; try again later or lower `--rate`.",
-                    retry_after.as_secs()
-                ),
+                message: error.to_string(),
                 correlation_id: correlation_id.clone(),
                 retryable,
                 ..ErrorMap::default()
             },
-            Error::Transport { message, timed_out } => ErrorMap {
+            Error::Transport { timed_out, .. } => ErrorMap {
                 status,
                 code: if *timed_out { "timeout" } else { "connection" }.into(),
-                message: message.clone(),
+                message: error.to_string(),
                 retryable,
                 ..ErrorMap::default()
             },

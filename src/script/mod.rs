@@ -204,6 +204,21 @@ impl Host {
             .map(f)
     }
 
+    /// Every change of this host's run: the session's, then those that failed before reaching
+    /// it (unknown ids in a batch).
+    pub fn all_changes(&self) -> Vec<crate::change::Change> {
+        let mut changes = self.with_session(|s| s.changes()).unwrap_or_default();
+        changes.extend(
+            self.state
+                .local_failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        changes
+    }
+
     /// Calls `f` with the session mutably (e.g. `set_dry_run`), when this host has one.
     pub fn with_session_mut<R>(&mut self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
         self.state
@@ -288,11 +303,51 @@ impl Host {
     }
 }
 
+/// The largest script dactl reads. Real scripts are a few kilobytes; a file this big is a
+/// mistake (the wrong path, a data dump), and compiling it would take minutes.
+pub const MAX_SCRIPT_BYTES: u64 = 10 << 20;
+
 fn read_script(path: &Path) -> Result<String, ScriptError> {
-    std::fs::read_to_string(path).map_err(|e| ScriptError {
-        rendered: format!("error: cannot read the script `{}`: {e}.", path.display()),
+    let shown = path.display();
+    let fail = |why: String| ScriptError {
+        rendered: format!("error: {why}"),
         interrupted: false,
-    })
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| {
+            fail(format!(
+                "Cannot read the script `{shown}`: {e}. Check the path (it is relative to the \
+                 current directory)."
+            ))
+        })?
+        .len();
+    if size > MAX_SCRIPT_BYTES {
+        return Err(fail(format!(
+            "The script `{shown}` is {size} bytes, over dactl's limit of {MAX_SCRIPT_BYTES} bytes \
+             (10 MiB). Check the path, or split the work into smaller scripts."
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(format!(
+            "Cannot read the script `{shown}`: {e}. Check the path and its permissions."
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "The script `{shown}` is not UTF-8 text (invalid byte at offset {}); a Rhai script is \
+             a text file. Check the path, or save the file as UTF-8.",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    // An empty file is most often a truncated save or the wrong path; running it would report
+    // success for doing nothing.
+    if text.trim().is_empty() {
+        return Err(fail(format!(
+            "The script `{shown}` is empty, so there is nothing to run. Check the path, or write \
+             the script (see `examples/`)."
+        )));
+    }
+    Ok(text)
 }
 
 /// Blanks a `#!` first line (keeping its newline, so line numbers stay right): Rhai's own
@@ -417,9 +472,8 @@ pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
 /// The end of a run that changed or planned anything: the report (plan, counts, reasons) and the
 /// journal's path, on stderr. Returns how many changes failed.
 fn report(host: &Host) -> usize {
-    let Some((changes, journal)) = host.with_session(|s| (s.changes(), s.journal_path())) else {
-        return 0;
-    };
+    let changes = host.all_changes();
+    let journal = host.with_session(|s| s.journal_path()).flatten();
     if changes.is_empty() {
         return 0;
     }
@@ -432,7 +486,8 @@ fn report(host: &Host) -> usize {
 }
 
 /// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (a string bare,
-/// actions and changes as tables, JSON with `--json`), returning the exit code (as `run`).
+/// actions and changes as tables, JSON with `--json`), returning the exit code (as `run`: 1 when
+/// a change failed).
 pub fn eval(host: &mut Host, source: &str) -> u8 {
     let _ = install_ctrl_c(host.interrupt_flag());
     match host.eval_named("<eval>", source) {
@@ -445,7 +500,15 @@ pub fn eval(host: &mut Host, source: &str) -> u8 {
             } else if let Some(text) = render::value(&value) {
                 host.printer().data(&text);
             }
-            EXIT_SUCCESS
+            // As `run`: a change that failed (a bad timeout from a closure, an unknown id in a
+            // batch) is a failure of the command, even though the expression returned a value.
+            let changes = host.all_changes();
+            let failed = crate::change::report::Report { changes: &changes }.failed();
+            if failed > 0 {
+                EXIT_FAILURE
+            } else {
+                EXIT_SUCCESS
+            }
         }
         Err(e) => fail(&e),
     }

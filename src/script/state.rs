@@ -30,6 +30,9 @@ pub struct HostState {
     pub inputs: Mutex<Inputs>,
     /// When set, `print` output is collected here instead of printed (for in-process tests).
     pub captured: Mutex<Option<Vec<String>>>,
+    /// Changes that failed before reaching the session (an id in a batch that does not exist):
+    /// the run's report and exit code count them with the session's own.
+    pub local_failures: Mutex<Vec<crate::change::Change>>,
 }
 
 pub type Shared = Arc<HostState>;
@@ -48,6 +51,7 @@ impl HostState {
                 ..Inputs::default()
             }),
             captured: Mutex::new(None),
+            local_failures: Mutex::new(Vec::new()),
         })
     }
 

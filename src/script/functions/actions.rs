@@ -4,7 +4,7 @@ use rhai::plugin::*;
 
 use crate::genesys::ActionQuery;
 use crate::script::convert;
-use crate::script::errors::{ErrorMap, throw};
+use crate::script::errors::ErrorMap;
 use crate::script::state;
 
 #[export_module]
@@ -20,12 +20,7 @@ pub mod action_functions {
     #[rhai_fn(return_raw)]
     pub fn fetch_action(ctx: NativeCallContext, id: &str) -> Result<Map, Box<EvalAltResult>> {
         let state = state::of(&ctx)?;
-        if id.trim().is_empty() {
-            return throw(
-                "invalid.argument",
-                "`fetch_action` needs an action id, got an empty string.",
-            );
-        }
+        convert::action_id(&Dynamic::from(id.to_owned()))?;
         let info = state
             .session()?
             .fetch_action(id)

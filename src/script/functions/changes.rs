@@ -86,6 +86,11 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change
             }
         }
     }
+    state
+        .local_failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(failed.iter().cloned());
     Ok((found, failed))
 }
 
