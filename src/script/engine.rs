@@ -18,7 +18,9 @@ pub const MAX_OPERATIONS: u64 = 200_000_000;
 pub const MAX_CALL_LEVELS: usize = 64;
 pub const MAX_STRING_SIZE: usize = 10 << 20;
 pub const MAX_ARRAY_SIZE: usize = 1_000_000;
-pub const MAX_MAP_SIZE: usize = 100_000;
+/// Rhai counts the keys of every map nested in a value together, and one listed action (with its
+/// config) holds about 32: this allows listings of far more than 10 000 actions.
+pub const MAX_MAP_SIZE: usize = 10_000_000;
 
 pub fn build(state: &Shared) -> Engine {
     let mut engine = Engine::new();
