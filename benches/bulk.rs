@@ -265,7 +265,10 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
             printer: quiet(),
         },
     )?;
-    let base = session.sandbox_url().ok_or("the session has no sandbox")?.clone();
+    let base = session
+        .sandbox_url()
+        .ok_or("the session has no sandbox")?
+        .clone();
     let mut host = Host::new(session, quiet());
     host.set_args([("target".to_string(), TARGET.to_string())].into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/raise-timeouts.rhai");
@@ -282,10 +285,7 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
         // A failed verify is a result to report, not a reason to stop the benchmark.
         eprintln!("{}: the script failed: {}", spec.label, e.rendered);
     }
-    let mut measured = Measured {
-        wall,
-        ..stats
-    };
+    let mut measured = Measured { wall, ..stats };
     for change in &changes {
         match change.status {
             Status::Updated => {
@@ -369,7 +369,10 @@ async fn sandbox_stats(base: &url::Url) -> Result<Measured, Failure> {
     let url = base.join("sandbox/stats")?;
     let body: serde_json::Value = reqwest::get(url).await?.json().await?;
     let mut measured = Measured::default();
-    for entry in body["requests"].as_array().ok_or("no `requests` in the stats")? {
+    for entry in body["requests"]
+        .as_array()
+        .ok_or("no `requests` in the stats")?
+    {
         let method = entry["method"].as_str().unwrap_or("?").to_string();
         let route = entry["route"].as_str().unwrap_or("?").to_string();
         let status = entry["status"].as_u64().unwrap_or(0) as u16;
@@ -398,14 +401,20 @@ fn scratch_dir() -> std::io::Result<PathBuf> {
 /// child processes; time and peak RSS of the client process alone.
 fn listing(n: usize) -> Result<(), Failure> {
     let mut server = Command::new(BIN)
-        .args(["sandbox", "--actions", &n.to_string(), "--rate-limit", "100000"])
+        .args([
+            "sandbox",
+            "--actions",
+            &n.to_string(),
+            "--rate-limit",
+            "100000",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
     let mut first = String::new();
     BufReader::new(server.stdout.take().ok_or("no stdout")?).read_line(&mut first)?;
     let url = first.trim().to_string();
-    let result = (|| -> Result<(String, Duration, u64), Failure> {
+    let result = {
         let mut client = Command::new(BIN);
         client
             .args(["--environment", &url, "--rate", "100000", "eval"])
@@ -415,23 +424,29 @@ fn listing(n: usize) -> Result<(), Failure> {
             .env("HOME", std::env::temp_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let (output, wall, max_rss_kb) = run_measured(client)?;
-        Ok((output, wall, max_rss_kb))
-    })();
+        run_measured(client)
+    };
     let _ = server.kill();
     let _ = server.wait();
-    let (output, wall, max_rss_kb) = result?;
+    let (output, wall, usage) = result?;
     let pages = n.div_ceil(100);
     println!("| 5 listing | value |");
     println!("|---|---|");
-    println!("| actions listed (the script's answer) | {} |", output.trim());
+    println!(
+        "| actions listed (the script's answer) | {} |",
+        output.trim()
+    );
     println!(
         "| wall time of `dactl eval 'list_actions().len()'` ({pages} pages, client rate 100000/min) | {:.0} ms |",
         wall.as_secs_f64() * 1000.0
     );
     println!(
+        "| CPU time of that process (user + system) | {:.0} ms |",
+        usage.cpu.as_secs_f64() * 1000.0
+    );
+    println!(
         "| peak memory of that process (ru_maxrss) | {:.1} MB |",
-        max_rss_kb as f64 / 1024.0
+        usage.max_rss_kb as f64 / 1024.0
     );
     println!(
         "| the same {pages} pages at the default 300/min would take at least | {:.0} s |",
@@ -440,8 +455,14 @@ fn listing(n: usize) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs a command to its end; its stdout, wall time and peak RSS (kB) from `wait4`.
-fn run_measured(mut command: Command) -> Result<(String, Duration, u64), Failure> {
+/// A child's resource use, from `wait4`.
+struct Usage {
+    max_rss_kb: u64,
+    cpu: Duration,
+}
+
+/// Runs a command to its end; its stdout, wall time and resource use.
+fn run_measured(mut command: Command) -> Result<(String, Duration, Usage), Failure> {
     let started = Instant::now();
     let mut child = command.spawn()?;
     let mut stdout = child.stdout.take().ok_or("no stdout")?;
@@ -462,8 +483,8 @@ fn run_measured(mut command: Command) -> Result<(String, Duration, u64), Failure
     Ok((output, wall, rusage))
 }
 
-/// Reaps `pid`; (exit status, max RSS in kB). The `Child` is not waited on afterwards.
-fn wait4(pid: u32) -> Result<(i32, u64), Failure> {
+/// Reaps `pid`; its exit status and resource use. The `Child` is not waited on afterwards.
+fn wait4(pid: u32) -> Result<(i32, Usage), Failure> {
     let mut status: libc::c_int = 0;
     // SAFETY: plain out-parameters; `pid` is our own child, not yet reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -476,7 +497,14 @@ fn wait4(pid: u32) -> Result<(i32, u64), Failure> {
     } else {
         -1
     };
-    Ok((code, usage.ru_maxrss as u64))
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let usage = Usage {
+        max_rss_kb: usage.ru_maxrss as u64,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    };
+    Ok((code, usage))
 }
 
 /// Scenario 6: whole processes, median of `runs`.
