@@ -50,3 +50,25 @@ pub fn build(state: &Shared) -> Engine {
     functions::register(&mut engine);
     engine
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::output::Printer;
+    use crate::script::Host;
+
+    /// Rhai counts every nested key of a value together: 10 000 listed actions of about 32 keys
+    /// each must fit (they did not under a limit of 100 000).
+    #[test]
+    fn a_listing_of_ten_thousand_actions_fits_the_map_limit() {
+        let mut host = Host::offline(Printer::default());
+        let keys: Vec<String> = (0..32).map(|k| format!("k{k}: {k}")).collect();
+        let script = format!(
+            "let all = []; all.pad(10000, #{{ {} }}); all.len()",
+            keys.join(", ")
+        );
+        let n = host
+            .eval(&script)
+            .unwrap_or_else(|e| panic!("{}", e.rendered));
+        assert_eq!(n.as_int().unwrap(), 10_000);
+    }
+}
