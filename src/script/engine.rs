@@ -18,7 +18,9 @@ pub const MAX_OPERATIONS: u64 = 200_000_000;
 pub const MAX_CALL_LEVELS: usize = 64;
 pub const MAX_STRING_SIZE: usize = 10 << 20;
 pub const MAX_ARRAY_SIZE: usize = 1_000_000;
-pub const MAX_MAP_SIZE: usize = 100_000;
+/// Rhai counts the keys of every map nested in a value together, and one listed action (with its
+/// config) holds about 32: this allows listings of far more than 10 000 actions.
+pub const MAX_MAP_SIZE: usize = 10_000_000;
 
 pub fn build(state: &Shared) -> Engine {
     let mut engine = Engine::new();
@@ -47,4 +49,26 @@ pub fn build(state: &Shared) -> Engine {
     engine.set_default_tag(Dynamic::from(state.clone()));
     functions::register(&mut engine);
     engine
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::output::Printer;
+    use crate::script::Host;
+
+    /// Rhai counts every nested key of a value together: 10 000 listed actions of about 32 keys
+    /// each must fit (they did not under a limit of 100 000).
+    #[test]
+    fn a_listing_of_ten_thousand_actions_fits_the_map_limit() {
+        let mut host = Host::offline(Printer::default());
+        let keys: Vec<String> = (0..32).map(|k| format!("k{k}: {k}")).collect();
+        let script = format!(
+            "let all = []; all.pad(10000, #{{ {} }}); all.len()",
+            keys.join(", ")
+        );
+        let n = host
+            .eval(&script)
+            .unwrap_or_else(|e| panic!("{}", e.rendered));
+        assert_eq!(n.as_int().unwrap(), 10_000);
+    }
 }

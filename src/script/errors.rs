@@ -213,7 +213,7 @@ pub fn describe(error: &EvalAltResult) -> String {
             "Function calls nested too deeply (the limit is 64 levels); check for unbounded recursion.".into()
         }
         E::ErrorDataTooLarge(what, _) => {
-            format!("{what} is over dactl's limit (strings 10 MiB, arrays 1,000,000 items, maps 100,000 keys).")
+            format!("{what} is over dactl's limit (strings 10 MiB, arrays 1,000,000 items, maps 10,000,000 keys).")
         }
         E::ErrorParsing(kind, _) => format!("Syntax error: {kind}."),
         other => {

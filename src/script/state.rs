@@ -80,6 +80,17 @@ impl HostState {
         }
     }
 
+    /// `remember`, taking the actions over instead of copying them: a listing of thousands of
+    /// actions is held once by the host, not twice.
+    pub fn remember_owned(&self, infos: Vec<ActionInfo>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
+        for info in infos {
+            labels.insert(info.action.id.clone(), info.action.name.clone());
+            seen.insert(info.action.id.clone(), info);
+        }
+    }
+
     /// Forgets the stored copies of actions that were just written: the next use reads them
     /// fresh instead of failing on a version conflict first.
     pub fn forget(&self, ids: impl IntoIterator<Item = String>) {

@@ -66,7 +66,8 @@ pub mod action_functions {
             .session()?
             .list_actions(&query)
             .map_err(|e| ErrorMap::from_api(&e).throw())?;
-        state.remember(&infos);
-        Ok(convert::actions(&infos).cast::<Array>())
+        let list = convert::actions(&infos).cast::<Array>();
+        state.remember_owned(infos);
+        Ok(list)
     }
 }

@@ -1,0 +1,603 @@
+//! `cargo bench --bench bulk`: the end-to-end benchmark of issue 5, a harness of our own.
+//!
+//! Every bulk scenario starts a fresh sandbox in-process and goes through the path the CLI takes
+//! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60`: a `Session`
+//! (`Connection::Sandbox`), the Rhai `Host`, the shipped script (list, decide, safe update,
+//! verify). Requests are counted by the sandbox (`/sandbox/stats`), not by the client, so retries
+//! and faulted requests are included. The baseline is the tutorial's loop (GET, PATCH, GET, one
+//! action at a time) written with our own `genesys::Client` at the same rate limit against an
+//! identical fresh sandbox. Listing and start-up run the release binary as child processes, so
+//! their memory and time are the client's alone.
+//!
+//! `DACTL_BENCH_QUICK=1` runs scaled-down sizes (a check that everything works, not numbers).
+//! Timings are reported, never asserted.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dactl::change::Status;
+use dactl::genesys::models::UpdateActionInput;
+use dactl::genesys::{ActionQuery, Client, ClientOptions, Credentials, RetryPolicy, Target};
+use dactl::output::{Printer, Verbosity};
+use dactl::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxOptions};
+use dactl::script::Host;
+use dactl::secret::Secret;
+use dactl::session::{Connection, Session, SessionOptions};
+
+/// The raise: every standard action below 60 s (or unset) goes to 60 s.
+const TARGET: u32 = 60;
+const BIN: &str = env!("CARGO_BIN_EXE_dactl");
+
+type Failure = Box<dyn std::error::Error>;
+
+/// One bulk scenario's settings.
+#[derive(Debug, Clone)]
+struct Spec {
+    label: &'static str,
+    actions: usize,
+    latency_ms: u64,
+    rate_per_minute: u32,
+    concurrency: usize,
+    fault_rate: f64,
+}
+
+impl Spec {
+    fn sandbox(&self) -> SandboxOptions {
+        SandboxOptions {
+            actions: Some(self.actions),
+            latency_ms: self.latency_ms,
+            rate_limit: self.rate_per_minute,
+            fault_rate: self.fault_rate,
+            ..SandboxOptions::default()
+        }
+    }
+}
+
+/// What one run did, as the sandbox counted it.
+#[derive(Debug, Default)]
+struct Measured {
+    /// (method, route) → requests, every status.
+    by_route: BTreeMap<(String, String), u64>,
+    /// status → requests (0: connection dropped without an answer).
+    by_status: BTreeMap<u16, u64>,
+    changed: usize,
+    failed: usize,
+    wall: Duration,
+    /// Ids of the changed actions (the baseline changes the same ones).
+    changed_ids: HashSet<String>,
+}
+
+impl Measured {
+    /// Requests to `/api/v2`: what the rate limit counts (token requests are not).
+    fn api_requests(&self) -> u64 {
+        self.by_route
+            .iter()
+            .filter(|((_, route), _)| route.starts_with("/api/v2"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn per_changed(&self) -> f64 {
+        self.api_requests() as f64 / self.changed.max(1) as f64
+    }
+
+    /// The least time the client's rate allows for these requests.
+    fn floor(&self, rate_per_minute: u32) -> Duration {
+        Duration::from_secs_f64(self.api_requests() as f64 * 60.0 / f64::from(rate_per_minute))
+    }
+
+    fn throttled(&self) -> u64 {
+        self.by_status.get(&429).copied().unwrap_or(0)
+    }
+
+    /// "GET list 11 · PATCH 953 · ..." with short route names.
+    fn methods(&self) -> String {
+        self.by_route
+            .iter()
+            .map(|((method, route), n)| format!("{method} {} {n}", short_route(route)))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    fn statuses(&self) -> String {
+        self.by_status
+            .iter()
+            .map(|(status, n)| match status {
+                0 => format!("dropped {n}"),
+                s => format!("{s}: {n}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
+fn short_route(route: &str) -> &str {
+    match route {
+        "/api/v2/integrations/actions" => "list",
+        "/api/v2/integrations/actions/{actionId}" => "action",
+        "/api/v2/integrations/actions/{actionId}/templates/{fileName}" => "template",
+        "/api/v2/integrations" => "integrations",
+        "/oauth/token" => "token",
+        other => other.strip_prefix("/api/v2/integrations").unwrap_or(other),
+    }
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("benchmark failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Failure> {
+    let quick = std::env::var("DACTL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let scale = |full: usize, small: usize| if quick { small } else { full };
+    println!(
+        "dactl bulk benchmark ({}), {} cores, {}",
+        if quick {
+            "QUICK sizes: DACTL_BENCH_QUICK is set"
+        } else {
+            "full"
+        },
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        memory_total()
+    );
+    println!();
+
+    let bulk = Spec {
+        label: "1 bulk raise",
+        actions: scale(1000, 100),
+        latency_ms: 20,
+        rate_per_minute: 3000,
+        concurrency: 8,
+        fault_rate: 0.0,
+    };
+    let defaults = Spec {
+        label: "2 Genesys defaults",
+        actions: scale(100, 20),
+        latency_ms: 50,
+        rate_per_minute: 300,
+        ..bulk.clone()
+    };
+    let faults = Spec {
+        label: "4 faults 0.1",
+        fault_rate: 0.1,
+        ..bulk.clone()
+    };
+
+    let scenarios = [&bulk, &defaults, &faults];
+    let mut results = Vec::new();
+    for spec in scenarios {
+        eprintln!("running {} ...", spec.label);
+        let measured = dactl_raise(spec)?;
+        let baseline = if spec.fault_rate == 0.0 {
+            eprintln!("running the baseline of {} ...", spec.label);
+            Some(baseline(spec, &measured.changed_ids)?)
+        } else {
+            None
+        };
+        results.push((spec, measured, baseline));
+    }
+
+    println!(
+        "| scenario | N | latency | rate/min | conc. | changed | failed | requests | req/changed | wall | floor | wall/floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (spec, m, base) in &results {
+        row(spec, spec.label, m);
+        if let Some(b) = base {
+            row(spec, "3 baseline (GET/PATCH/GET)", b);
+        }
+    }
+    println!();
+    for (spec, m, base) in &results {
+        println!("{}: {}", spec.label, m.methods());
+        println!("  statuses: {}", m.statuses());
+        if let Some(b) = base {
+            println!("  baseline: {}", b.methods());
+            println!(
+                "  speed-up of dactl over the baseline: {:.2}x (wall {:.1} s vs {:.1} s; {:.2} vs {:.2} requests per changed action)",
+                b.wall.as_secs_f64() / m.wall.as_secs_f64(),
+                m.wall.as_secs_f64(),
+                b.wall.as_secs_f64(),
+                m.per_changed(),
+                b.per_changed()
+            );
+        }
+        if spec.fault_rate > 0.0 {
+            // Each 429 carries Retry-After: 1, and the client pauses as a whole for it (as the
+            // platform asks); those seconds are not the client's to save.
+            let mandated = Duration::from_secs(m.throttled());
+            let floor = m.floor(spec.rate_per_minute) + mandated;
+            println!(
+                "  {} × 429 with Retry-After 1 s: floor + mandated waits {:.1} s, wall ÷ that {:.2}",
+                m.throttled(),
+                floor.as_secs_f64(),
+                m.wall.as_secs_f64() / floor.as_secs_f64()
+            );
+        }
+    }
+    println!();
+
+    eprintln!("running the listing ...");
+    listing(scale(10_000, 1000))?;
+    println!();
+    eprintln!("running the start-up measurements ...");
+    startup(scale(20, 5))?;
+    Ok(())
+}
+
+fn row(spec: &Spec, label: &str, m: &Measured) {
+    let floor = m.floor(spec.rate_per_minute);
+    println!(
+        "| {label} | {} | {} ms | {} | {} | {} | {} | {} | {:.3} | {:.1} s | {:.1} s | {:.3} |",
+        spec.actions,
+        spec.latency_ms,
+        spec.rate_per_minute,
+        if label.starts_with('3') {
+            1
+        } else {
+            spec.concurrency
+        },
+        m.changed,
+        m.failed,
+        m.api_requests(),
+        m.per_changed(),
+        m.wall.as_secs_f64(),
+        floor.as_secs_f64(),
+        m.wall.as_secs_f64() / floor.as_secs_f64()
+    );
+}
+
+/// The bulk raise through the CLI's own path: `Session` + Rhai `Host` + the shipped script.
+fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
+    let dir = scratch_dir()?;
+    let session = Session::connect(
+        Connection::Sandbox(spec.sandbox()),
+        SessionOptions {
+            dry_run: false,
+            journal: Some(dir.join(format!("{}.jsonl", spec.label.replace(' ', "-")))),
+            rate_per_minute: spec.rate_per_minute,
+            concurrency: spec.concurrency,
+            printer: quiet(),
+        },
+    )?;
+    let base = session
+        .sandbox_url()
+        .ok_or("the session has no sandbox")?
+        .clone();
+    let mut host = Host::new(session, quiet());
+    host.set_args([("target".to_string(), TARGET.to_string())].into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/raise-timeouts.rhai");
+
+    let started = Instant::now();
+    let outcome = host.run_file(&script);
+    let wall = started.elapsed();
+
+    let changes = host.with_session(Session::changes).unwrap_or_default();
+    let stats = host
+        .with_session(|s| s.runtime().block_on(sandbox_stats(&base)))
+        .ok_or("the session has gone")??;
+    if let Err(e) = outcome {
+        // A failed verify is a result to report, not a reason to stop the benchmark.
+        eprintln!("{}: the script failed: {}", spec.label, e.rendered);
+    }
+    let mut measured = Measured { wall, ..stats };
+    for change in &changes {
+        match change.status {
+            Status::Updated => {
+                measured.changed += 1;
+                measured.changed_ids.insert(change.id.clone());
+            }
+            Status::Failed => measured.failed += 1,
+            _ => {}
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(measured)
+}
+
+/// The tutorial's way: list, then for each action one at a time GET it (with config), PATCH it,
+/// GET it again to check. Same client, same rate and latency; it changes the actions dactl
+/// changed (the choice is given to it for free), and does not fetch templates named only by URI
+/// (the tutorials do not; it would cost it more requests, and it loses those templates).
+fn baseline(spec: &Spec, ids: &HashSet<String>) -> Result<Measured, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let sandbox = runtime.block_on(Sandbox::start(spec.sandbox()))?;
+    let client = {
+        let _guard = runtime.enter();
+        Client::new(ClientOptions {
+            target: Target::local(sandbox.base_url()),
+            credentials: Credentials::ClientCredentials {
+                client_id: DEFAULT_CLIENT_ID.to_string(),
+                client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
+            },
+            rate_per_minute: spec.rate_per_minute,
+            concurrency: spec.concurrency,
+            retry: RetryPolicy {
+                base_delay: Duration::from_millis(20),
+                max_delay: Duration::from_secs(2),
+                ..RetryPolicy::default()
+            },
+            request_timeout: Duration::from_secs(30),
+        })?
+    };
+    let started = Instant::now();
+    let (changed, failed) = runtime.block_on(async {
+        let listed = client.list_actions(&ActionQuery::default()).await?;
+        let (mut changed, mut failed) = (0, 0);
+        for listed in listed.iter().filter(|a| ids.contains(&a.id)) {
+            let id = listed.id.as_str();
+            let action = client.get_action(id, true).await?;
+            let mut config = action.config.clone().unwrap_or_default();
+            config.timeout_seconds = Some(i64::from(TARGET));
+            let body = UpdateActionInput {
+                name: action.name.clone(),
+                category: action.category.clone(),
+                config: Some(config),
+                version: action.version.unwrap_or(1),
+            };
+            client.patch_action(id, &body).await?;
+            let check = client.get_action(id, true).await?;
+            if check.config.and_then(|c| c.timeout_seconds) == Some(i64::from(TARGET)) {
+                changed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        Ok::<_, dactl::genesys::Error>((changed, failed))
+    })?;
+    let wall = started.elapsed();
+    let stats = runtime.block_on(sandbox_stats(sandbox.base_url()))?;
+    drop(sandbox);
+    Ok(Measured {
+        changed,
+        failed,
+        wall,
+        ..stats
+    })
+}
+
+/// The sandbox's request counts.
+async fn sandbox_stats(base: &url::Url) -> Result<Measured, Failure> {
+    let url = base.join("sandbox/stats")?;
+    let body: serde_json::Value = reqwest::get(url).await?.json().await?;
+    let mut measured = Measured::default();
+    for entry in body["requests"]
+        .as_array()
+        .ok_or("no `requests` in the stats")?
+    {
+        let method = entry["method"].as_str().unwrap_or("?").to_string();
+        let route = entry["route"].as_str().unwrap_or("?").to_string();
+        let status = entry["status"].as_u64().unwrap_or(0) as u16;
+        let count = entry["count"].as_u64().unwrap_or(0);
+        *measured.by_route.entry((method, route)).or_default() += count;
+        *measured.by_status.entry(status).or_default() += count;
+    }
+    Ok(measured)
+}
+
+fn quiet() -> Printer {
+    Printer::new(Verbosity::Quiet, false)
+}
+
+fn scratch_dir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "dactl-bench-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Scenario 5: `dactl eval 'list_actions().len()'` against a `dactl sandbox` of `n` actions, both
+/// child processes; time and peak RSS of the client process alone.
+fn listing(n: usize) -> Result<(), Failure> {
+    let mut server = Command::new(BIN)
+        .args([
+            "sandbox",
+            "--actions",
+            &n.to_string(),
+            "--rate-limit",
+            "100000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().ok_or("no stdout")?).read_line(&mut first)?;
+    let url = first.trim().to_string();
+    let result = {
+        let mut client = Command::new(BIN);
+        client
+            .args(["--environment", &url, "--rate", "100000", "eval"])
+            .arg("list_actions().len()")
+            .env("GENESYSCLOUD_OAUTHCLIENT_ID", DEFAULT_CLIENT_ID)
+            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+            .env("HOME", std::env::temp_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        run_measured(client)
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let (output, wall, usage) = result?;
+    let pages = n.div_ceil(100);
+    println!("| 5 listing | value |");
+    println!("|---|---|");
+    println!(
+        "| actions listed (the script's answer) | {} |",
+        output.trim()
+    );
+    println!(
+        "| wall time of `dactl eval 'list_actions().len()'` ({pages} pages, client rate 100000/min) | {:.0} ms |",
+        wall.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| CPU time of that process (user + system) | {:.0} ms |",
+        usage.cpu.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| peak memory of that process (ru_maxrss) | {:.1} MB |",
+        usage.max_rss_kb as f64 / 1024.0
+    );
+    println!(
+        "| the same {pages} pages at the default 300/min would take at least | {:.0} s |",
+        pages as f64 * 60.0 / 300.0
+    );
+    Ok(())
+}
+
+/// A child's resource use, from `wait4`.
+struct Usage {
+    max_rss_kb: u64,
+    cpu: Duration,
+}
+
+/// Runs a command to its end; its stdout, wall time and resource use.
+fn run_measured(mut command: Command) -> Result<(String, Duration, Usage), Failure> {
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    let err_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut output = String::new();
+    stdout.read_to_string(&mut output)?;
+    let (status, rusage) = wait4(child.id())?;
+    let wall = started.elapsed();
+    let errors = err_reader.join().unwrap_or_default();
+    if status != 0 {
+        return Err(format!("the command exited with status {status}: {errors}").into());
+    }
+    Ok((output, wall, rusage))
+}
+
+/// Reaps `pid`; its exit status and resource use. The `Child` is not waited on afterwards.
+fn wait4(pid: u32) -> Result<(i32, Usage), Failure> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: plain out-parameters; `pid` is our own child, not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if reaped < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let usage = Usage {
+        max_rss_kb: usage.ru_maxrss as u64,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    };
+    Ok((code, usage))
+}
+
+/// Scenario 6: whole processes, median of `runs`.
+fn startup(runs: usize) -> Result<(), Failure> {
+    let home = std::env::temp_dir();
+    let version = median(runs, || {
+        let started = Instant::now();
+        let status = Command::new(BIN)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()?;
+        check(status.success(), "dactl --version failed")?;
+        Ok(started.elapsed())
+    })?;
+    let eval = median(runs, || {
+        let started = Instant::now();
+        let status = Command::new(BIN)
+            .args(["--sandbox", "eval", "1"])
+            .env("HOME", &home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        check(status.success(), "dactl --sandbox eval '1' failed")?;
+        Ok(started.elapsed())
+    })?;
+    let prompt = median(runs, || repl_prompt(&home))?;
+    println!("| 6 start-up (median of {runs} runs) | time |");
+    println!("|---|---|");
+    println!("| `dactl --version` | {:.1} ms |", ms(version));
+    println!("| `dactl --sandbox eval '1'` | {:.1} ms |", ms(eval));
+    println!(
+        "| `dactl --sandbox repl` until `dactl> ` | {:.1} ms |",
+        ms(prompt)
+    );
+    Ok(())
+}
+
+/// Time from spawning `dactl --sandbox repl` on a pty until the prompt appears on it.
+fn repl_prompt(home: &Path) -> Result<Duration, Failure> {
+    let mut command = Command::new(BIN);
+    command.args(["--sandbox", "repl"]).env("HOME", home);
+    let started = Instant::now();
+    let mut process = rexpect::process::PtyProcess::new(command)?;
+    let mut pty = process.get_file_handle()?;
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let needle = dactl::repl::PROMPT.as_bytes();
+    let elapsed = loop {
+        let n = pty.read(&mut buffer)?;
+        check(n > 0, "the REPL ended before its prompt")?;
+        seen.extend_from_slice(&buffer[..n]);
+        if seen.windows(needle.len()).any(|w| w == needle) {
+            break started.elapsed();
+        }
+        check(
+            started.elapsed() < Duration::from_secs(10),
+            "no prompt within 10 s",
+        )?;
+    };
+    // Ctrl-D quits the REPL.
+    pty.write_all(b"\x04")?;
+    process.set_kill_timeout(Some(2000));
+    let _ = process.exit();
+    Ok(elapsed)
+}
+
+fn median(
+    runs: usize,
+    mut once: impl FnMut() -> Result<Duration, Failure>,
+) -> Result<Duration, Failure> {
+    let mut times = (0..runs.max(1))
+        .map(|_| once())
+        .collect::<Result<Vec<_>, _>>()?;
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn check(ok: bool, message: &str) -> Result<(), Failure> {
+    if ok { Ok(()) } else { Err(message.into()) }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// "23.4 GiB memory", from /proc/meminfo.
+fn memory_total() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!("{:.1} GiB memory", kb / 1024.0 / 1024.0))
+        })
+        .unwrap_or_else(|| "memory unknown".into())
+}
