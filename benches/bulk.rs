@@ -263,6 +263,7 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
             rate_per_minute: spec.rate_per_minute,
             concurrency: spec.concurrency,
             printer: quiet(),
+            request_timeout: None,
         },
     )?;
     let base = session

@@ -5,6 +5,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::CommandFactory;
 
@@ -387,6 +388,7 @@ fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
         rate_per_minute: global.rate,
         concurrency: global.concurrency as usize,
         printer: printer.clone(),
+        request_timeout: global.request_timeout.map(Duration::from_secs),
     };
     Session::connect(connection, options).map_err(|error| {
         eprintln!("error: {error}");

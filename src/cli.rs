@@ -40,6 +40,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub sandbox: bool,
 
+    /// Seconds one request may take before it is abandoned (reads are then retried). Default 30.
+    #[arg(long, global = true, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub request_timeout: Option<u64>,
+
     /// Requests per minute for the whole run (Genesys Cloud allows 300 per token).
     #[arg(long, global = true, default_value_t = 300, value_name = "PER_MINUTE",
           value_parser = clap::value_parser!(u32).range(1..))]

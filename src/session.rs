@@ -45,7 +45,13 @@ pub struct SessionOptions {
     /// Actions worked on at once, and requests in flight (0: the settings' value, or 8).
     pub concurrency: usize,
     pub printer: Printer,
+    /// How long one request may take before it is abandoned (and retried, for reads).
+    /// `None`: 30 s.
+    pub request_timeout: Option<Duration>,
 }
+
+/// What one request may take when nothing else is said.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for SessionOptions {
     fn default() -> Self {
@@ -55,6 +61,7 @@ impl Default for SessionOptions {
             rate_per_minute: 300,
             concurrency: 8,
             printer: Printer::default(),
+            request_timeout: None,
         }
     }
 }
@@ -83,6 +90,7 @@ pub struct Session {
     /// Kept for `reconnect`.
     concurrency: usize,
     rate_per_minute: u32,
+    request_timeout: Option<Duration>,
     printer: Printer,
     /// Dropped before the runtime it runs on (fields drop in order).
     sandbox: Option<Sandbox>,
@@ -130,7 +138,7 @@ impl Session {
                     rate_per_minute: options.rate_per_minute.max(1),
                     concurrency: sandbox_concurrency,
                     retry: sandbox_retry(),
-                    request_timeout: Duration::from_secs(30),
+                    request_timeout: options.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 };
                 (client_options, Some(sandbox))
             }
@@ -153,6 +161,7 @@ impl Session {
             versions: Default::default(),
             concurrency,
             rate_per_minute: options.rate_per_minute,
+            request_timeout: options.request_timeout,
             printer: options.printer,
             sandbox,
             runtime,
@@ -166,6 +175,9 @@ impl Session {
         }
         if options.concurrency != 0 {
             client_options.concurrency = options.concurrency;
+        }
+        if let Some(timeout) = options.request_timeout {
+            client_options.request_timeout = timeout;
         }
         client_options
     }
@@ -197,6 +209,7 @@ impl Session {
             rate_per_minute: self.rate_per_minute,
             concurrency: self.concurrency,
             printer: self.printer.clone(),
+            request_timeout: self.request_timeout,
         };
         let client_options = Self::remote_options(&settings, &options);
         let client = {

@@ -109,3 +109,17 @@ fn sandbox_command_prints_its_url_first_and_serves() {
     // The 7 generated actions, and the one custom-authentication action every org has.
     assert_eq!(actions.as_array().unwrap().len(), 8);
 }
+
+#[test]
+fn a_service_slower_than_the_request_timeout_ends_in_a_clear_error() {
+    let org = crate::support::Org::start(dactl::sandbox::SandboxOptions {
+        latency_ms: 3000,
+        ..Default::default()
+    });
+    let out = org.dactl(&["--request-timeout", "1", "eval", "list_actions().len()"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("timed out"), "{err}");
+    assert!(err.contains("--request-timeout"), "{err}");
+    assert_eq!(org.writes(), 0);
+}

@@ -33,6 +33,7 @@ pub fn session(dry_run: bool) -> Session {
         rate_per_minute: 6000,
         concurrency: 8,
         printer: Printer::default(),
+        request_timeout: None,
     };
     Session::connect(
         Connection::Sandbox(SandboxOptions {
@@ -61,6 +62,7 @@ fn org_host(org: &Org, dry_run: bool) -> Host {
         rate_per_minute: 6000,
         concurrency: 8,
         printer: Printer::default(),
+        request_timeout: None,
     };
     let session =
         Session::connect(Connection::Remote(settings), options).expect("connects to the org");

@@ -51,8 +51,9 @@ pub enum Error {
     /// Connection refused, reset or dropped; request timed out.
     #[error(
         "{} {message}. Check the network connection and the region (`--region`); retrying later \
-         may help.",
-        if *timed_out { "The request to Genesys Cloud timed out:" } else { "Could not reach Genesys Cloud:" }
+         may help.{}",
+        if *timed_out { "The request to Genesys Cloud timed out:" } else { "Could not reach Genesys Cloud:" },
+        if *timed_out { " A slow service may need a longer `--request-timeout SECS` (default 30)." } else { "" }
     )]
     Transport { message: String, timed_out: bool },
     /// A 2xx body that did not match the model; `path` is the JSON path.
