@@ -225,31 +225,9 @@ fn serve_until(
     })
 }
 
-/// Parses a `--client`/`--read-only-client` value `ID:SECRET`.
-pub fn parse_client(value: &str) -> anyhow::Result<(String, String)> {
-    match value.split_once(':') {
-        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
-            Ok((id.to_owned(), secret.to_owned()))
-        }
-        _ => anyhow::bail!(
-            "A sandbox client must be written `ID:SECRET` (e.g. `sandbox:sandbox`); the value given has no `:` or an empty part"
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_client_splits_at_the_first_colon() {
-        assert_eq!(
-            parse_client("ops:s3:cret").unwrap(),
-            ("ops".to_owned(), "s3:cret".to_owned())
-        );
-        assert!(parse_client("nocolon").is_err());
-        assert!(parse_client(":secret").is_err());
-    }
 
     /// Sends what the server prints to the test, line by line.
     struct Lines(std::sync::mpsc::Sender<String>);
