@@ -224,45 +224,43 @@ pub fn check_keys(function: &str, map: &Map, known: &[&str]) -> R<()> {
     Ok(())
 }
 
-pub fn opt_string(function: &str, map: &Map, key: &str) -> R<Option<String>> {
+/// An optional option of a host function's options map: absent or `()` is `None`; a value that
+/// `read` does not accept is an error naming the option, the function and what it must be.
+fn option<T>(
+    function: &str,
+    map: &Map,
+    key: &str,
+    must_be: &str,
+    read: impl Fn(&Dynamic) -> Option<T>,
+) -> R<Option<T>> {
     match map.get(key) {
         None => Ok(None),
         Some(v) if v.is_unit() => Ok(None),
-        Some(v) if v.is_string() => Ok(Some(v.to_string())),
-        Some(v) => throw(
-            "invalid.argument",
-            format!(
-                "The `{key}` option of `{function}` must be a string, not {}.",
-                v.type_name()
+        Some(v) => match read(v) {
+            Some(value) => Ok(Some(value)),
+            None => throw(
+                "invalid.argument",
+                format!(
+                    "The `{key}` option of `{function}` must be {must_be}, not {}.",
+                    v.type_name()
+                ),
             ),
-        ),
+        },
     }
+}
+
+pub fn opt_string(function: &str, map: &Map, key: &str) -> R<Option<String>> {
+    option(function, map, key, "a string", |v| {
+        v.is_string().then(|| v.to_string())
+    })
 }
 
 pub fn opt_bool(function: &str, map: &Map, key: &str) -> R<Option<bool>> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
-        Some(v) => v.as_bool().map(Some).or_else(|_| {
-            throw(
-                "invalid.argument",
-                format!("The `{key}` option of `{function}` must be true or false."),
-            )
-        }),
-    }
+    option(function, map, key, "true or false", |v| v.as_bool().ok())
 }
 
 pub fn opt_int_option(function: &str, map: &Map, key: &str) -> R<Option<i64>> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_unit() => Ok(None),
-        Some(v) => v.as_int().map(Some).or_else(|_| {
-            throw(
-                "invalid.argument",
-                format!("The `{key}` option of `{function}` must be an integer."),
-            )
-        }),
-    }
+    option(function, map, key, "an integer", |v| v.as_int().ok())
 }
 
 /// A string or an array of strings (the `ids` option).
