@@ -115,6 +115,43 @@ fn landed(fresh: &Action, sent: &UpdateActionInput, target: Option<Timeout>) -> 
 }
 
 impl Engine {
+    /// The outcomes that need no write: already there (`same`), planned (dry run), or interrupted
+    /// before the write started. `None`: go on and write.
+    fn settled_without_a_write(
+        &self,
+        info: &ActionInfo,
+        before: Option<i64>,
+        after: Option<i64>,
+        same: bool,
+    ) -> Option<Outcome> {
+        if same {
+            return Some(Outcome::Done(change(
+                info,
+                before,
+                after,
+                Status::Unchanged,
+                None,
+            )));
+        }
+        if self.dry_run() {
+            return Some(Outcome::Done(change(
+                info,
+                before,
+                after,
+                Status::Planned,
+                None,
+            )));
+        }
+        if self.cancelled() {
+            return Some(Outcome::Done(not_done(
+                info,
+                Status::Skipped,
+                "interrupted before this write started",
+            )));
+        }
+        None
+    }
+
     /// Applies decided changes concurrently (at most `concurrency` at once); results in input order.
     pub async fn apply(&self, planned: Vec<Planned>) -> Vec<Outcome> {
         self.apply_observed(planned, &|_| {}).await
@@ -177,18 +214,8 @@ impl Engine {
         }
         let before = before_of(&info);
         let after = target.map(|t| i64::from(t.0));
-        if before == after {
-            return Outcome::Done(change(&info, before, after, Status::Unchanged, None));
-        }
-        if self.dry_run() {
-            return Outcome::Done(change(&info, before, after, Status::Planned, None));
-        }
-        if self.cancelled() {
-            return Outcome::Done(not_done(
-                &info,
-                Status::Skipped,
-                "interrupted before this write started",
-            ));
+        if let Some(settled) = self.settled_without_a_write(&info, before, after, before == after) {
+            return settled;
         }
         let Some(version) = info.action.version else {
             return Outcome::Done(not_done(
@@ -296,18 +323,9 @@ impl Engine {
         let before = info.function_timeout;
         let after = target.map(|t| i64::from(t.0));
         // Unset means the documented default, 15 s.
-        if before.unwrap_or(15) == after.unwrap_or(15) {
-            return Outcome::Done(change(&info, before, after, Status::Unchanged, None));
-        }
-        if self.dry_run() {
-            return Outcome::Done(change(&info, before, after, Status::Planned, None));
-        }
-        if self.cancelled() {
-            return Outcome::Done(not_done(
-                &info,
-                Status::Skipped,
-                "interrupted before this write started",
-            ));
+        let same = before.unwrap_or(15) == after.unwrap_or(15);
+        if let Some(settled) = self.settled_without_a_write(&info, before, after, same) {
+            return settled;
         }
         let intent = Intent {
             action: &info.action,

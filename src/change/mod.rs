@@ -96,6 +96,22 @@ pub struct Change {
     pub reason: Option<String>,
 }
 
+impl Change {
+    /// The change as JSON: `id, name, kind, before, after, status, reason`. The one shape shared
+    /// by `--json` reports and the maps scripts get.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind.as_str(),
+            "before": self.before,
+            "after": self.after,
+            "status": self.status.as_str(),
+            "reason": self.reason,
+        })
+    }
+}
+
 /// The result of reading changes back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verification {

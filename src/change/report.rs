@@ -35,21 +35,7 @@ impl Report<'_> {
 impl Report<'_> {
     /// The report as JSON: every change, the counts by status, and the journal.
     pub fn to_json(&self, journal: Option<&std::path::Path>) -> serde_json::Value {
-        let changes: Vec<serde_json::Value> = self
-            .changes
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "id": c.id,
-                    "name": c.name,
-                    "kind": c.kind.as_str(),
-                    "before": c.before,
-                    "after": c.after,
-                    "status": c.status.as_str(),
-                    "reason": c.reason,
-                })
-            })
-            .collect();
+        let changes: Vec<serde_json::Value> = self.changes.iter().map(Change::to_json).collect();
         let counts: serde_json::Map<String, serde_json::Value> = [
             Status::Updated,
             Status::Unchanged,

@@ -43,15 +43,7 @@ pub fn actions(infos: &[ActionInfo]) -> Dynamic {
 
 /// A change map: `id, name, kind, before, after, status, reason`.
 pub fn change(c: &Change) -> Dynamic {
-    to_dynamic(json!({
-        "id": c.id,
-        "name": c.name,
-        "kind": c.kind.as_str(),
-        "before": c.before,
-        "after": c.after,
-        "status": c.status.as_str(),
-        "reason": c.reason,
-    }))
+    to_dynamic(c.to_json())
 }
 
 pub fn changes(list: &[Change]) -> Dynamic {
