@@ -34,13 +34,15 @@ pub fn run(cli: Cli) -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "dactl", &mut std::io::stdout());
             SUCCESS
         }
-        Some(Command::Sandbox(args)) => match crate::sandbox::run_blocking(args.options()) {
-            Ok(()) => SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                FAILURE
+        Some(Command::Sandbox(args)) => {
+            match crate::sandbox::run_blocking(args.options(&global.sandbox_variant)) {
+                Ok(()) => SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    FAILURE
+                }
             }
-        },
+        }
         Some(Command::Check { files }) => script::check(&files, &printer),
         Some(Command::Run { file, args }) => with_host(&global, printer, |host| {
             let code = script::run(host, &file, args.into_iter().collect());
@@ -371,7 +373,10 @@ fn inputs(global: &GlobalArgs) -> Inputs {
 fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
     let inputs = inputs(global);
     let connection = if global.sandbox {
-        Connection::Sandbox(SandboxOptions::default())
+        Connection::Sandbox(SandboxOptions {
+            variants: crate::cli::sandbox_variants(&global.sandbox_variant),
+            ..SandboxOptions::default()
+        })
     } else {
         match Settings::resolve(&inputs) {
             Ok(settings) => Connection::Remote(settings),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::output::Verbosity;
-use crate::sandbox::SandboxOptions;
+use crate::sandbox::{SandboxOptions, Variants};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +39,13 @@ pub struct GlobalArgs {
     /// Start an in-process sandbox org and work on it (no credentials needed).
     #[arg(long, global = true)]
     pub sandbox: bool,
+
+    /// A sandbox behaviour where the platform's is unconfirmed, as OPTION=VALUE (repeatable, or
+    /// comma-separated), e.g. `templates=inline`: see `dactl sandbox --help` for every option.
+    /// Applies to `--sandbox` and to `dactl sandbox`.
+    #[arg(long, global = true, value_name = "OPTION=VALUE", env = "DACTL_SANDBOX_VARIANT",
+          value_delimiter = ',', value_parser = parse_variant)]
+    pub sandbox_variant: Vec<String>,
 
     /// Seconds one request may take before it is abandoned (reads are then retried). Default 30.
     #[arg(long, global = true, value_name = "SECS",
@@ -209,11 +216,67 @@ pub struct SandboxArgs {
     /// A client that may read but not write, as ID:SECRET (repeatable).
     #[arg(long, value_name = "ID:SECRET", value_parser = parse_client)]
     pub read_only_client: Vec<(String, String)>,
+    /// Token requests per minute per client before `POST /oauth/token` answers 400
+    /// `rate limit exceeded`.
+    #[arg(long, default_value_t = 60, value_name = "PER_MINUTE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub token_rate_limit: u32,
+    /// The first N action PATCHes also replace a template with the platform's default text (a
+    /// platform that changes more than asked: what a canary write must catch).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub corrupt_writes: u32,
+    /// What GET, the listing and GET .../draft return for template text [default: uri].
+    ///
+    /// uri: only requestTemplateUri/successTemplateUri (public tools that copy actions between
+    /// orgs report every action read this way); inline: the text in config (the SDK models list
+    /// it); mixed: some actions each way.
+    #[arg(long, value_name = "SHAPE", value_parser = ["uri", "inline", "mixed"])]
+    pub templates: Option<String>,
+    /// What a write whose config lacks a template's text does to it [default: default].
+    ///
+    /// default: the platform substitutes ${input.rawRequest} and ${rawResult} (the shared notes);
+    /// keep: the stored text is kept (the lenient reading).
+    #[arg(long, value_name = "WHAT", value_parser = ["default", "keep"])]
+    pub template_on_missing: Option<String>,
+    /// How a write with a stale version is refused [default: 400].
+    ///
+    /// 400: bad.request, message "does not match the current version"; 409: conflict. Both are
+    /// seen; which the actions API sends is unconfirmed.
+    #[arg(long, value_name = "STATUS", value_parser = ["400", "409"])]
+    pub conflict_status: Option<String>,
+    /// How the token endpoint refuses bad client credentials [default: 400].
+    ///
+    /// 400 shares its status with the token endpoint's own rate limit; 401 is the other
+    /// reading of the notes.
+    #[arg(long, value_name = "STATUS", value_parser = ["400", "401"])]
+    pub token_error_status: Option<String>,
+    /// Which paging fields listings carry [default: page-count].
+    ///
+    /// page-count: pageCount, total, lastUri, nextUri (the contract's listing); next-uri: only
+    /// nextUri to follow.
+    #[arg(long, value_name = "FIELDS", value_parser = ["page-count", "next-uri"])]
+    pub paging: Option<String>,
 }
 
 impl SandboxArgs {
-    pub fn options(self) -> SandboxOptions {
+    /// The options to serve with: `variants` (from `--sandbox-variant`) first, then this
+    /// command's own flags.
+    pub fn options(self, variants: &[String]) -> SandboxOptions {
         let defaults = SandboxOptions::default();
+        let mut chosen = sandbox_variants(variants);
+        let flags = [
+            ("templates", &self.templates),
+            ("template-on-missing", &self.template_on_missing),
+            ("conflict-status", &self.conflict_status),
+            ("token-error-status", &self.token_error_status),
+            ("paging", &self.paging),
+        ];
+        for (option, value) in flags {
+            if let Some(value) = value {
+                // clap checked the value against the same list.
+                let _ = chosen.set(option, value);
+            }
+        }
         SandboxOptions {
             listen: self.listen,
             actions: self.actions,
@@ -228,9 +291,26 @@ impl SandboxArgs {
                 self.client
             },
             read_only_clients: self.read_only_client,
+            token_rate_limit: self.token_rate_limit,
+            corrupt_writes: self.corrupt_writes,
+            variants: chosen,
             ..defaults
         }
     }
+}
+
+/// The variants `--sandbox-variant` chose (each value was checked when parsed).
+pub fn sandbox_variants(pairs: &[String]) -> Variants {
+    let mut variants = Variants::default();
+    for pair in pairs {
+        let _ = variants.apply(pair);
+    }
+    variants
+}
+
+fn parse_variant(text: &str) -> Result<String, String> {
+    Variants::default().apply(text)?;
+    Ok(text.trim().to_owned())
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {

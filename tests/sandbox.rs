@@ -94,14 +94,14 @@ impl Org {
         self.json(Method::POST, path, Some(body)).await
     }
 
-    /// Every stored action, as the inspection route shows it.
+    /// Every stored action, as the inspection route shows it, with each template's text.
     async fn stored(&self) -> Vec<Value> {
-        let response = self
-            .http
-            .get(self.url("/sandbox/actions"))
-            .send()
-            .await
-            .unwrap();
+        self.inspect("/sandbox/actions?templates=text").await
+    }
+
+    async fn inspect(&self, path: &str) -> Vec<Value> {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
 
@@ -111,6 +111,14 @@ impl Org {
             .into_iter()
             .find(|a| a["id"] == id)
             .expect("action is stored")
+    }
+
+    /// A template's text, as `GET .../templates/{file}` serves it.
+    async fn template(&self, id: &str, file: &str) -> String {
+        let path = format!("{}/templates/{file}", action_path(id));
+        let response = self.call(Method::GET, &path, &self.token, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.text().await.unwrap()
     }
 
     /// The first stored action that satisfies `pred`.
@@ -123,15 +131,26 @@ impl Org {
     }
 }
 
+/// Default options with some variants chosen, e.g. `"templates=inline"`.
+fn options(variants: &str) -> SandboxOptions {
+    let mut options = SandboxOptions::default();
+    options.variants.apply(variants).unwrap();
+    options
+}
+
+/// Both templates: file, config section, text key.
+const TEMPLATES: [(&str, &str, &str); 2] = [
+    ("requesttemplate.vm", "request", "requestTemplate"),
+    ("successtemplate.vm", "response", "successTemplate"),
+];
+
 fn action_path(id: &str) -> String {
     format!("/api/v2/integrations/actions/{id}")
 }
 
 fn editable(a: &Value) -> bool {
     let id = a["id"].as_str().unwrap();
-    !id.starts_with("static")
-        && !a["name"].as_str().unwrap().contains("Custom Auth")
-        && a["config"]["request"]["requestTemplate"].is_string()
+    !id.starts_with("static") && !a["name"].as_str().unwrap().contains("Custom Auth")
 }
 
 /// A PATCH body that sends back everything and sets only the timeout.
@@ -163,15 +182,21 @@ async fn token_endpoint_issues_bearer_tokens_and_refuses_bad_requests() {
     assert_eq!(body["expires_in"], 86399);
     assert!(body["access_token"].as_str().unwrap().len() > 20);
 
+    // Bad credentials: 400 by default (the harsher reading: the same status as the token
+    // endpoint's rate limit), 401 under `token-error-status=401`; the same body either way.
     let bad = org
         .token_request("sandbox", "wrong", &[("grant_type", "client_credentials")])
         .await;
-    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let body: Value = bad.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!({"error": "invalid_client", "description": "authentication failed", "error_description": "authentication failed"})
-    );
+    let refusal = json!({"error": "invalid_client", "description": "authentication failed", "error_description": "authentication failed"});
+    assert_eq!(body, refusal);
+    let strict = Org::start(options("token-error-status=401")).await;
+    let bad = strict
+        .token_request("sandbox", "wrong", &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(bad.json::<Value>().await.unwrap(), refusal);
 
     let missing = org.token_request("sandbox", "sandbox", &[]).await;
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
@@ -465,13 +490,17 @@ async fn patch_replaces_what_is_sent_bumps_the_version_and_changes_nothing_else(
     let before = org.stored().await;
     let action = before.iter().find(|a| editable(a)).unwrap().clone();
     let id = action["id"].as_str().unwrap();
+    // The safe algorithm of the notes: read with config (templates by URI only, the default),
+    // fetch both templates' text, send the whole config with only the timeout changed.
     let (_, read) = org
         .get(&format!("{}?includeConfig=true", action_path(id)))
         .await;
-
-    // Only version and config are sent: name and category stay.
     let mut config = read["config"].clone();
+    for (file, section, key) in TEMPLATES {
+        config[section][key] = json!(org.template(id, file).await);
+    }
     config["timeoutSeconds"] = json!(42);
+    // Only version and config are sent: name and category stay.
     let (status, patched) = org
         .patch(
             &action_path(id),
@@ -497,20 +526,40 @@ async fn patch_replaces_what_is_sent_bumps_the_version_and_changes_nothing_else(
 
 #[tokio::test]
 async fn patch_refuses_stale_versions_bad_timeouts_and_missing_versions() {
+    // A stale version: 400 `bad.request` by default, 409 `conflict` under `conflict-status=409`;
+    // the message says the version does not match either way.
+    for (variant, status, code) in [
+        ("", StatusCode::BAD_REQUEST, "bad.request"),
+        (
+            "conflict-status=400",
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+        ),
+        ("conflict-status=409", StatusCode::CONFLICT, "conflict"),
+    ] {
+        let org = Org::start(options(variant)).await;
+        let action = org.pick(editable).await;
+        let id = action["id"].as_str().unwrap();
+        let mut stale = with_timeout(&action, json!(10));
+        stale["version"] = json!(action["version"].as_i64().unwrap() - 1);
+        let (got, body) = org.patch(&action_path(id), stale).await;
+        assert_eq!(
+            (got, body["code"].as_str().unwrap()),
+            (status, code),
+            "{variant}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("does not match the current version"),
+            "{body}"
+        );
+        assert_eq!(org.stored_action(id).await, action, "nothing was written");
+    }
     let org = Org::default().await;
     let action = org.pick(editable).await;
     let id = action["id"].as_str().unwrap();
-
-    let mut stale = with_timeout(&action, json!(10));
-    stale["version"] = json!(action["version"].as_i64().unwrap() - 1);
-    let (status, body) = org.patch(&action_path(id), stale).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not match the current version")
-    );
 
     for timeout in [0, 61, 5000] {
         let (status, body) = org
@@ -581,56 +630,343 @@ async fn static_and_custom_auth_actions_refuse_a_timeout() {
 }
 
 #[tokio::test]
-async fn template_routes_serve_text_and_a_patch_without_text_loses_it() {
-    let org = Org::default().await;
-    let (_, listed) = org
-        .get("/api/v2/integrations/actions?pageSize=100&includeConfig=true")
-        .await;
-    let uri_only = listed["entities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| {
-            a["config"]["request"]["requestTemplateUri"].is_string()
-                && a["config"]["request"].get("requestTemplate").is_none()
-        })
-        .expect("the seed org has a URI-only action")
-        .clone();
-    let id = uri_only["id"].as_str().unwrap();
-    let stored = org.stored_action(id).await;
-    for (file, section, key) in [
-        ("requesttemplate.vm", "request", "requestTemplate"),
-        ("successtemplate.vm", "response", "successTemplate"),
-    ] {
-        let response = org
-            .call(
-                Method::GET,
-                &format!("{}/templates/{file}", action_path(id)),
-                &org.token,
-                None,
-            )
+async fn templates_are_shown_by_uri_inline_or_mixed_as_the_variant_says() {
+    let text_keys = |config: &Value| {
+        (
+            config["request"]["requestTemplate"].is_string(),
+            config["response"]["successTemplate"].is_string(),
+        )
+    };
+    let uri_keys = |config: &Value| {
+        (
+            config["request"]["requestTemplateUri"].is_string(),
+            config["response"]["successTemplateUri"].is_string(),
+        )
+    };
+    for variant in ["", "templates=uri", "templates=inline", "templates=mixed"] {
+        let org = Org::start(options(variant)).await;
+        let (_, listed) = org
+            .get("/api/v2/integrations/actions?pageSize=100&includeConfig=true&includeAuthActions=true")
             .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let text = response.text().await.unwrap();
-        assert!(!text.is_empty());
-        assert_eq!(stored["config"][section][key], text.as_str());
+        let listed = listed["entities"].as_array().unwrap().clone();
+        let mut shown = (0, 0);
+        for action in &listed {
+            let id = action["id"].as_str().unwrap();
+            let config = &action["config"];
+            match (text_keys(config), uri_keys(config)) {
+                ((true, true), (false, false)) => shown.0 += 1,
+                ((false, false), (true, true)) => shown.1 += 1,
+                other => panic!("{variant}: {id} shows {other:?}: {config}"),
+            }
+            // GET and the listing agree, and so does a draft of the action.
+            let (_, read) = org
+                .get(&format!("{}?includeConfig=true", action_path(id)))
+                .await;
+            assert_eq!(&read["config"], config, "{variant}: {id}");
+        }
+        let n = listed.len();
+        match variant {
+            "templates=mixed" => assert!(shown.0 > 0 && shown.1 > 0, "{shown:?}"),
+            "templates=inline" => assert_eq!(shown, (n, 0)),
+            // By URI only is the default.
+            _ => assert_eq!(shown, (0, n), "{variant}"),
+        }
+        let id = listed[0]["id"].as_str().unwrap();
+        org.post(&format!("{}/draft", action_path(id)), json!({}))
+            .await;
+        let (_, draft) = org
+            .get(&format!("{}/draft?includeConfig=true", action_path(id)))
+            .await;
+        assert_eq!(
+            text_keys(&draft["config"]),
+            text_keys(&listed[0]["config"]),
+            "{variant}: the draft reads like its action"
+        );
     }
+}
+
+#[tokio::test]
+async fn template_text_is_served_as_stored_byte_for_byte_as_text_plain() {
+    let org = Org::default().await;
+    let stored = org.stored().await;
+    let mut checked = 0;
+    for action in &stored {
+        let id = action["id"].as_str().unwrap();
+        for (file, section, key) in TEMPLATES {
+            let response = org
+                .call(
+                    Method::GET,
+                    &format!("{}/templates/{file}", action_path(id)),
+                    &org.token,
+                    None,
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{id} {file}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/plain; charset=utf-8"
+            );
+            let bytes = response.bytes().await.unwrap();
+            assert_eq!(
+                bytes.as_ref(),
+                action["config"][section][key].as_str().unwrap().as_bytes(),
+                "{id} {file}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2 * stored.len());
+    let texts: Vec<&str> = stored
+        .iter()
+        .flat_map(|a| {
+            TEMPLATES.map(|(_, section, key)| a["config"][section][key].as_str().unwrap())
+        })
+        .collect();
+    // The seed holds what a careless client would change.
+    assert!(texts.iter().any(|t| t.contains("\r\n")), "CRLF");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("  \n") || t.contains("  \r\n")),
+        "trailing spaces"
+    );
+    assert!(texts.iter().any(|t| !t.is_ascii()), "non-ASCII");
+    assert!(
+        texts
+            .iter()
+            .any(|t| serde_json::from_str::<Value>(t).is_ok_and(|v| v.is_object())),
+        "a template that is valid JSON itself"
+    );
     let (status, _) = org
-        .get(&format!("{}/templates/other.vm", action_path(id)))
+        .get(&format!(
+            "{}/templates/other.vm",
+            action_path(stored[0]["id"].as_str().unwrap())
+        ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // A careless client writes back the URI-only config: the sandbox loses the text.
+    // What is sent as text is kept byte for byte, CRLF, spaces and all.
+    let action = stored.iter().find(|a| editable(a)).unwrap();
+    let id = action["id"].as_str().unwrap();
+    let odd = "{\r\n  \"a\": \"Grüße ✓\"  \r\n}\r\n";
+    let mut body = with_timeout(action, json!(9));
+    body["config"]["request"]["requestTemplate"] = json!(odd);
+    assert_eq!(org.patch(&action_path(id), body).await.0, StatusCode::OK);
+    assert_eq!(org.template(id, "requesttemplate.vm").await, odd);
+}
+
+#[tokio::test]
+async fn a_write_without_template_text_gets_the_platform_defaults_unless_keep() {
+    for (variant, lost) in [
+        ("template-on-missing=default", true),
+        ("template-on-missing=keep", false),
+    ] {
+        let org = Org::start(options(variant)).await;
+        let action = org.pick(editable).await;
+        let id = action["id"].as_str().unwrap();
+        // A careless client writes back the config as GET showed it: URIs, no text.
+        let (_, read) = org
+            .get(&format!("{}?includeConfig=true", action_path(id)))
+            .await;
+        let (status, _) = org
+            .patch(&action_path(id), with_timeout(&read, json!(12)))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let request = org.template(id, "requesttemplate.vm").await;
+        let success = org.template(id, "successtemplate.vm").await;
+        let old_request = action["config"]["request"]["requestTemplate"]
+            .as_str()
+            .unwrap();
+        let old_success = action["config"]["response"]["successTemplate"]
+            .as_str()
+            .unwrap();
+        if lost {
+            assert_eq!(
+                (request.as_str(), success.as_str()),
+                ("${input.rawRequest}", "${rawResult}")
+            );
+            assert_ne!(
+                old_success, "${rawResult}",
+                "the seed's text really was lost"
+            );
+        } else {
+            assert_eq!(
+                (request.as_str(), success.as_str()),
+                (old_request, old_success)
+            );
+        }
+        // Either way the stored config names the templates by URI and holds no text.
+        let shown = org.inspect("/sandbox/actions").await;
+        let stored = shown.iter().find(|a| a["id"] == id).unwrap();
+        assert!(stored["config"]["request"].get("requestTemplate").is_none());
+        assert!(stored["config"]["request"]["requestTemplateUri"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn the_inspection_route_shows_actions_as_stored_and_text_only_when_asked() {
+    let org = Org::default().await;
+    let plain = org.inspect("/sandbox/actions").await;
+    let with_text = org.stored().await;
+    assert_eq!(plain.len(), with_text.len());
+    for (a, b) in plain.iter().zip(&with_text) {
+        for (_, section, key) in TEMPLATES {
+            assert!(a["config"][section].get(key).is_none(), "{}", a["id"]);
+            assert!(b["config"][section][key].is_string(), "{}", b["id"]);
+            let uri = format!("{key}Uri");
+            assert_eq!(a["config"][section][&uri], b["config"][section][&uri]);
+        }
+    }
+    let response = org
+        .http
+        .get(org.url("/sandbox/actions?templates=html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn bodies_the_platform_would_refuse_are_refused_and_change_nothing() {
+    let org = Org::default().await;
+    let before = org.stored().await;
+    let action = before.iter().find(|a| editable(a)).unwrap();
+    let id = action["id"].as_str().unwrap();
+    let path = action_path(id);
+
+    let mut extra = with_timeout(action, json!(9));
+    extra["timeoutSeconds"] = json!(9);
+    let (status, body) = org.patch(&path, extra).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "bad.request");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("`timeoutSeconds`") && message.contains("UpdateActionInput"),
+        "{message}"
+    );
+
+    let mut wrong_type = with_timeout(action, json!(9));
+    wrong_type["config"]["request"]["requestTemplate"] = json!(42);
+    let (status, body) = org.patch(&path, wrong_type).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid.value"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("config.request.requestTemplate")
+    );
+
+    let mut header = with_timeout(action, json!(9));
+    header["config"]["request"]["headers"]["X-Count"] = json!(3);
+    assert_eq!(org.patch(&path, header).await.0, StatusCode::BAD_REQUEST);
+
+    let (status, body) = org
+        .post(&format!("{path}/draft"), json!({"name": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("`name`"));
+
     let (status, _) = org
-        .patch(&action_path(id), with_timeout(&uri_only, json!(12)))
+        .post(
+            &format!("{path}/draft/publish"),
+            json!({"version": 1, "force": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(org.stored().await, before, "nothing was written");
+
+    // Function settings need the contract's required fields.
+    let function = before.iter().find(|a| a["function"].is_object()).unwrap();
+    let path = action_path(function["id"].as_str().unwrap());
+    assert_eq!(
+        org.post(&format!("{path}/draft"), json!({})).await.0,
+        StatusCode::OK
+    );
+    let (_, settings) = org.get(&format!("{path}/draft/function")).await;
+    for required in ["description", "handler", "runtime"] {
+        let mut body = settings["function"].clone();
+        body.as_object_mut().unwrap().remove(required);
+        let (status, answer) = org
+            .json(Method::PUT, &format!("{path}/draft/function"), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{required}");
+        assert_eq!(answer["details"][0]["fieldName"], required);
+    }
+    let mut body = settings["function"].clone();
+    body["memoryMb"] = json!(512);
+    let (status, _) = org
+        .json(Method::PUT, &format!("{path}/draft/function"), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn next_uri_paging_leaves_out_the_counts_and_links_every_page() {
+    let org = Org::start(SandboxOptions {
+        actions: Some(250),
+        ..options("paging=next-uri")
+    })
+    .await;
+    let mut next = Some("/api/v2/integrations/actions?pageSize=100".to_owned());
+    let mut seen = BTreeSet::new();
+    let mut pages = 0;
+    while let Some(uri) = next {
+        let (status, page) = org.get(&uri).await;
+        assert_eq!(status, StatusCode::OK);
+        for field in ["pageCount", "total", "lastUri"] {
+            assert!(page.get(field).is_none(), "{field} in {uri}");
+        }
+        for entity in page["entities"].as_array().unwrap() {
+            assert!(seen.insert(entity["id"].as_str().unwrap().to_owned()));
+        }
+        next = page["nextUri"].as_str().map(str::to_owned);
+        pages += 1;
+    }
+    assert_eq!((pages, seen.len()), (3, 250));
+}
+
+#[tokio::test]
+async fn corrupt_writes_replace_a_template_on_the_first_patches_only() {
+    let org = Org::start(SandboxOptions {
+        corrupt_writes: 1,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let action = org
+        .pick(|a| editable(a) && a["config"]["request"]["requestTemplate"] != "${input.rawRequest}")
+        .await;
+    let id = action["id"].as_str().unwrap();
+    let (status, _) = org
+        .patch(&action_path(id), with_timeout(&action, json!(9)))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let after = org.stored_action(id).await;
-    assert!(after["config"]["request"].get("requestTemplate").is_none());
+    let corrupted = org.stored_action(id).await;
+    assert_eq!(
+        corrupted["config"]["request"]["requestTemplate"],
+        "${input.rawRequest}"
+    );
+    // The second write is taken as sent.
     let (status, _) = org
-        .get(&format!("{}/templates/requesttemplate.vm", action_path(id)))
+        .patch(
+            &action_path(id),
+            with_timeout(&action_with_version(&action, &corrupted), json!(10)),
+        )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        org.stored_action(id).await["config"]["request"]["requestTemplate"],
+        action["config"]["request"]["requestTemplate"]
+    );
+}
+
+/// `action` with the version of `now`.
+fn action_with_version(action: &Value, now: &Value) -> Value {
+    let mut action = action.clone();
+    action["version"] = now["version"].clone();
+    action
 }
 
 #[tokio::test]
@@ -716,7 +1052,7 @@ async fn function_settings_change_through_draft_and_publish() {
     let (status, _) = org
         .post(&format!("{path}/draft/publish"), json!({"version": 2}))
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a stale draft version");
     let (status, published) = org
         .post(&format!("{path}/draft/publish"), json!({"version": 1}))
         .await;
@@ -765,7 +1101,7 @@ async fn draft_patch_checks_its_own_version() {
             json!({"version": 5, "config": config}),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a stale draft version");
     let (status, draft) = org
         .patch(
             &format!("{path}/draft"),
@@ -953,7 +1289,7 @@ async fn stats_count_requests_by_route_template_and_reset() {
         .json()
         .await
         .unwrap();
-    assert_eq!(stats, json!({"requests": []}));
+    assert_eq!(stats, json!({"requests": [], "tokens": {}}));
 }
 
 #[tokio::test]
@@ -975,10 +1311,16 @@ async fn another_editor_bumps_the_version_so_a_stale_patch_conflicts() {
         edited["name"],
         format!("{} (edited)", action["name"].as_str().unwrap())
     );
-    let (status, _) = org
+    let (status, body) = org
         .patch(&action_path(id), with_timeout(&action, json!(10)))
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not match the current version")
+    );
     let (status, _) = org
         .patch(&action_path(id), with_timeout(&edited, json!(10)))
         .await;

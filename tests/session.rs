@@ -82,10 +82,13 @@ impl Run {
 
     /// Every stored action with full config (`/sandbox/actions`).
     pub fn stored(&self) -> Vec<Value> {
-        self.json(self.http.get(format!("{}/sandbox/actions", self.url())))
-            .as_array()
-            .unwrap()
-            .clone()
+        self.json(
+            self.http
+                .get(format!("{}/sandbox/actions?templates=text", self.url())),
+        )
+        .as_array()
+        .unwrap()
+        .clone()
     }
 
     pub fn stored_action(&self, id: &str) -> Value {
@@ -327,6 +330,8 @@ fn bulk_run_keeps_the_request_budget_and_verifies_in_batches() {
     let run = Run::start(
         SandboxOptions {
             actions: Some(200),
+            // The budget is about requests, not the rate limit's 429s.
+            rate_limit: 100_000,
             ..SandboxOptions::default()
         },
         false,
@@ -522,8 +527,13 @@ fn faults_do_not_stop_a_bulk_run() {
             }
         }
         if functions.iter().any(|t| t.action.id == a["id"]) {
+            assert_eq!(b["function"]["function"]["timeoutSeconds"], 12);
             for v in [&mut a, &mut b] {
                 v.as_object_mut().unwrap().remove("version");
+                v["function"]["function"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("timeoutSeconds");
             }
         }
         assert_eq!(a, b);
@@ -654,7 +664,8 @@ fn remote_settings_connect_and_reconnect_keeps_the_run() {
         Session::connect(Connection::Remote(settings("s3cr3t-bad")), options).unwrap();
     assert!(session.sandbox_url().is_none());
     let refused = session.authenticate().unwrap_err();
-    assert_eq!(refused.status(), Some(401));
+    // Bad credentials: 400 `invalid_client` (the sandbox's default `token-error-status`).
+    assert_eq!(refused.status(), Some(400));
     assert!(!format!("{refused} {refused:?}").contains("s3cr3t-bad"));
 
     let run_id = session.run_id().to_owned();

@@ -55,9 +55,9 @@ impl Org {
         })
     }
 
-    /// Every stored action, full config, as `/sandbox/actions` shows it.
+    /// Every stored action with its templates' text, as `/sandbox/actions?templates=text` shows it.
     pub fn actions(&self) -> Vec<Value> {
-        self.get_json("/sandbox/actions")
+        self.get_json("/sandbox/actions?templates=text")
             .as_array()
             .unwrap()
             .clone()

@@ -164,13 +164,13 @@ pub const FUNCTION_INTEGRATION_TYPE: &str = "function-data-actions";
 pub struct EntityListing<T> {
     #[serde(default = "Vec::new")]
     pub entities: Vec<T>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_number: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_uri: Option<String>,

@@ -13,7 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::error::{ApiError, ApiResult};
 use super::gateway::Ctx;
-use super::state::{Shared, Token};
+use super::state::{Shared, Token, token_key};
+use super::variants::TokenErrorStatus;
 use crate::genesys::models::{OAuthError, TokenResponse};
 
 /// Permission every write to an action needs.
@@ -47,12 +48,15 @@ pub async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let refused = |state: &super::state::State| {
+        let status = match state.options.variants.token_error_status {
+            TokenErrorStatus::BadRequest => StatusCode::BAD_REQUEST,
+            TokenErrorStatus::Unauthorized => StatusCode::UNAUTHORIZED,
+        };
+        oauth_error(status, "invalid_client", "authentication failed")
+    };
     let Some((id, secret)) = basic_credentials(&headers) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "authentication failed",
-        );
+        return refused(&shared.lock());
     };
     let grant_type = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "grant_type")
@@ -65,11 +69,7 @@ pub async fn token(
     } else if matches(&state.options.read_only_clients) {
         false
     } else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "authentication failed",
-        );
+        return refused(&state);
     };
     let limit = state.options.token_rate_limit;
     let now = Instant::now();
@@ -190,14 +190,17 @@ impl FromRequestParts<Shared> for Caller {
             None => return Err(bad_credentials()),
         };
         let limit = state.options.rate_limit;
-        if let Err(wait) = state
+        let admitted = state
             .api_windows
-            .entry(bearer)
+            .entry(bearer.clone())
             .or_default()
-            .admit(limit, now)
-        {
+            .admit(limit, now);
+        let counts = state.token_stats.entry(token_key(&bearer)).or_default();
+        if let Err(wait) = admitted {
+            counts.throttled += 1;
             return Err(ApiError::too_many_requests(&ctx, wait));
         }
+        counts.admitted += 1;
         Ok(Caller {
             ctx,
             can_write: token.can_write,

@@ -8,25 +8,32 @@
 //! - `gateway`: correlation ids, request statistics, latency and fault injection.
 //! - `state`: the org behind one mutex; `seed`: the default and generated orgs.
 //!
-//! Decisions where the platform's behaviour is UNCONFIRMED or undocumented. Where it is unknown,
-//! the sandbox takes the answer that is harder on a client:
-//! - A PATCH replaces the config wholesale. Template text the sent config lacks is lost, even text
-//!   the old config named only by URI (`requestTemplateUri`/`successTemplateUri`); afterwards the
-//!   templates route answers 404 for it. A client must fetch `/templates/...` and send the text.
-//! - A stale version is a 409 with code `conflict` and a message containing `does not match the
-//!   current version`. Bad client credentials are a 401 `invalid_client`.
+//! Where the platform's behaviour is UNCONFIRMED, `variants` offers each plausible behaviour and
+//! defaults to the harshest one a source supports: templates shown by URI only, a write without
+//! template text getting the platform's defaults, a stale version answered by 400 `bad.request`,
+//! bad client credentials by 400. Other decisions where the notes are silent:
+//! - Configs are stored with their templates named by URI and the text kept apart, byte for byte
+//!   (`state::Body`); template routes serve it as `text/plain`.
+//! - Request bodies are checked as the platform would: unknown top-level fields, a missing
+//!   `version`, function settings without the contract's required fields, and template text or
+//!   headers that are not strings are refused with 400 and the error body of the notes.
 //! - A second `POST .../draft` while a draft exists is a 400 `bad.request` (not a 409, which would
 //!   read as a version conflict). A draft starts at version 1; `PATCH .../draft` checks and bumps
 //!   it; `PUT .../draft/function` does not bump it. Publishing needs the draft's version.
-//! - `PUT .../draft/function` requires `handler` and `runtime`, keeps the platform-owned `id`,
-//!   `name`, `dateCreated`, `zipId`, and fills `timeoutSeconds` with 15 when absent.
+//! - `PUT .../draft/function` keeps the platform-owned `id`, `name`, `dateCreated`, `zipId`, and
+//!   fills `timeoutSeconds` with 15 when absent.
 //! - Function settings of an action that is not a function data action: 400 `bad.request`.
 //! - `pageSize` is 1..=100 (the documented maximum of this endpoint is not known; 100 is safe).
 //! - Faults are decided before authentication (they stand for the gateway in front of the
 //!   platform) and do not count against the rate limit; requests over the rate limit are not
 //!   counted either. `latency_ms` delays `/api/v2` and `/oauth/token`, not `/sandbox/...`.
+//! - `corrupt_writes` stands for a platform that changes more than it was asked to: the first N
+//!   action PATCHes also replace a template with the platform's default text.
 //! - `/sandbox/stats` counts every `/api/v2` and `/oauth/token` request, faulted ones included;
 //!   status 0 means the connection was dropped without an answer. `/sandbox/...` is not counted.
+//!   Per token (keyed by a hash, never the token) it counts admitted and throttled requests.
+//! - `GET /sandbox/actions` shows every action as stored (config naming templates by URI,
+//!   contract, function settings, draft); `?templates=text` adds each template's text.
 //! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
 //!   first, expired ones included), so tests can prove no token leaks into output or files.
 //!
@@ -39,6 +46,7 @@ mod gateway;
 mod routes;
 mod seed;
 mod state;
+pub mod variants;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -56,6 +64,7 @@ use url::Url;
 
 use gateway::ConnHandle;
 use state::{Shared, State};
+pub use variants::Variants;
 
 /// The default client of every sandbox: `sandbox:sandbox`.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox";
@@ -90,6 +99,11 @@ pub struct SandboxOptions {
     pub only_throttle_faults: bool,
     /// Faults hit only writes (POST, PUT, PATCH, DELETE): reads always succeed.
     pub only_write_faults: bool,
+    /// The choice made for each behaviour the notes mark UNCONFIRMED (see `variants`).
+    pub variants: Variants,
+    /// The first N action PATCHes also replace a template with the platform's default text (the
+    /// request template, or the success template when the request one is already the default).
+    pub corrupt_writes: u32,
 }
 
 impl Default for SandboxOptions {
@@ -108,6 +122,8 @@ impl Default for SandboxOptions {
             retry_after_secs: 1,
             only_throttle_faults: false,
             only_write_faults: false,
+            variants: Variants::default(),
+            corrupt_writes: 0,
         }
     }
 }
@@ -128,6 +144,7 @@ impl Sandbox {
             None => seed::default_org(),
             Some(n) => seed::generated_org(n, options.seed),
         };
+        let corrupt_writes = options.corrupt_writes;
         let state = State {
             rng: fastrand::Rng::with_seed(options.seed ^ 0x9e37_79b9_7f4a_7c15),
             options,
@@ -138,6 +155,8 @@ impl Sandbox {
             api_windows: HashMap::new(),
             token_windows: HashMap::new(),
             stats: BTreeMap::new(),
+            token_stats: BTreeMap::new(),
+            corrupt_writes_left: corrupt_writes,
         };
         let router = routes::router(Shared(Arc::new(Mutex::new(state))));
         let server = tokio::spawn(serve(listener, router));

@@ -17,6 +17,7 @@ use super::auth::{ACTION_EDIT, Caller, FUNCTION_EDIT};
 use super::error::{ApiError, ApiResult};
 use super::gateway::{Ctx, gateway};
 use super::state::{Draft, Shared, State as Org, StoredAction, TEMPLATE_FIELDS};
+use super::variants::{ConflictStatus, Paging};
 use crate::genesys::models::{
     Action, ActionConfig, DraftValidationResult, EntityListing, FUNCTION_INTEGRATION_TYPE,
     Function, FunctionConfig, Integration, IntegrationType, PublishDraftInput, UpdateActionInput,
@@ -37,6 +38,10 @@ pub fn router(shared: Shared) -> Router {
         .route(
             &format!("{action}/templates/{{fileName}}"),
             get(get_template),
+        )
+        .route(
+            &format!("{action}/draft/templates/{{fileName}}"),
+            get(get_draft_template),
         )
         .route(
             &format!("{action}/draft"),
@@ -145,9 +150,49 @@ impl Query {
     }
 }
 
-/// Parses a JSON body into `T`, naming the JSON path of any mistake. `required` fields missing
-/// from the body are reported first, each with the field name.
-fn parse_body<T: DeserializeOwned>(ctx: &str, body: &[u8], required: &[&str]) -> ApiResult<T> {
+/// The top-level fields of each request body the contract defines, and the required ones.
+struct BodyModel {
+    name: &'static str,
+    fields: &'static [&'static str],
+    required: &'static [&'static str],
+}
+
+const UPDATE_ACTION_INPUT: BodyModel = BodyModel {
+    name: "UpdateActionInput",
+    fields: &["name", "category", "config", "version"],
+    required: &["version"],
+};
+const UPDATE_DRAFT_INPUT: BodyModel = BodyModel {
+    name: "UpdateDraftInput",
+    fields: &[
+        "name", "category", "config", "contract", "secure", "version",
+    ],
+    required: &["version"],
+};
+const PUBLISH_DRAFT_INPUT: BodyModel = BodyModel {
+    name: "PublishDraftInput",
+    fields: &["version"],
+    required: &["version"],
+};
+const FUNCTION: BodyModel = BodyModel {
+    name: "Function",
+    fields: &[
+        "id",
+        "name",
+        "description",
+        "dateCreated",
+        "zipId",
+        "handler",
+        "runtime",
+        "timeoutSeconds",
+    ],
+    required: &["description", "handler", "runtime"],
+};
+
+/// Parses a JSON body into `T` as the platform would: a field the model does not have is
+/// refused (400 `bad.request`), a required field that is missing is named (400 `invalid.value`),
+/// and any other mistake names its JSON path.
+fn parse_body<T: DeserializeOwned>(ctx: &str, body: &[u8], model: &BodyModel) -> ApiResult<T> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(ctx, format!("The request body is not valid JSON: {e}."))
     })?;
@@ -157,7 +202,17 @@ fn parse_body<T: DeserializeOwned>(ctx: &str, body: &[u8], required: &[&str]) ->
             "The request body must be a JSON object.",
         ));
     };
-    for field in required {
+    if let Some(unknown) = object.keys().find(|k| !model.fields.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            ctx,
+            format!(
+                "Unrecognized field `{unknown}`: {} has no such field. Its fields are {}.",
+                model.name,
+                model.fields.join(", ")
+            ),
+        ));
+    }
+    for field in model.required {
         if object.get(*field).is_none_or(Value::is_null) {
             return Err(ApiError::invalid_value(
                 ctx,
@@ -202,6 +257,38 @@ fn refuse_static(ctx: &str, action: &StoredAction) -> ApiResult<()> {
     Ok(())
 }
 
+/// A config as the contract types it: template text a string, header and translation-map values
+/// strings; then its timeout.
+fn check_config(ctx: &str, action: &StoredAction, config: &ActionConfig) -> ApiResult<()> {
+    let sections = [
+        ("request", config.request.as_ref()),
+        ("response", config.response.as_ref()),
+    ];
+    for (name, section) in sections {
+        let Some(section) = section else { continue };
+        for (key, value) in section {
+            let path = format!("config.{name}.{key}");
+            let ok = match key.as_str() {
+                "requestTemplate" | "requestTemplateUri" | "requestUrlTemplate" | "requestType"
+                | "successTemplate" | "successTemplateUri" => value.is_string(),
+                "headers" | "translationMap" | "translationMapDefaults" => value
+                    .as_object()
+                    .is_some_and(|map| map.values().all(Value::is_string)),
+                _ => true,
+            };
+            if !ok {
+                return Err(ApiError::invalid_value(
+                    ctx,
+                    &path,
+                    format!("{path} has an invalid value: the contract types it as text."),
+                )
+                .with_entity(&action.id));
+            }
+        }
+    }
+    check_timeout(ctx, action, config)
+}
+
 /// `config.timeoutSeconds`: 1..=60 when present, and never on a custom authentication action.
 fn check_timeout(ctx: &str, action: &StoredAction, config: &ActionConfig) -> ApiResult<()> {
     let Some(timeout) = config.timeout_seconds else {
@@ -229,13 +316,22 @@ fn check_timeout(ctx: &str, action: &StoredAction, config: &ActionConfig) -> Api
     Ok(())
 }
 
-fn stale(ctx: &str, id: &str, sent: i64, current: i64, what: &str) -> ApiError {
-    ApiError::conflict(
-        ctx,
-        format!(
-            "The version {sent} does not match the current version {current} of {what} {id}. Read it again and retry with the current version."
-        ),
-    )
+/// A write with a stale version, refused as the `conflict-status` variant says.
+fn stale(
+    status: ConflictStatus,
+    ctx: &str,
+    id: &str,
+    sent: i64,
+    current: i64,
+    what: &str,
+) -> ApiError {
+    let message = format!(
+        "The version {sent} does not match the current version {current} of {what} {id}. Read it again and retry with the current version."
+    );
+    match status {
+        ConflictStatus::Conflict => ApiError::conflict(ctx, message),
+        ConflictStatus::BadRequest => ApiError::bad_request(ctx, message),
+    }
     .with_entity(id)
 }
 
@@ -255,6 +351,24 @@ fn require_function<'a>(org: &'a mut Org, ctx: &str, id: &str) -> ApiResult<&'a 
         .with_entity(id));
     }
     Ok(action)
+}
+
+/// A request the contract gives no body (`POST .../draft`): nothing, or an empty JSON object.
+fn no_body(ctx: &str, body: &[u8]) -> ApiResult<()> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) if map.is_empty() => Ok(()),
+        Ok(Value::Object(map)) => Err(ApiError::bad_request(
+            ctx,
+            format!(
+                "Unrecognized field `{}`: this request takes no body.",
+                map.keys().next().map(String::as_str).unwrap_or_default()
+            ),
+        )),
+        _ => Err(ApiError::bad_request(ctx, "This request takes no body.")),
+    }
 }
 
 fn no_draft(ctx: &str, id: &str) -> ApiError {
@@ -349,7 +463,7 @@ async fn list_actions(
         .iter()
         .skip((page_number as usize - 1).saturating_mul(page_size as usize))
         .take(page_size as usize)
-        .map(|a| a.to_api(include_config, false))
+        .map(|a| a.to_api(include_config, false, org.options.variants.templates))
         .collect();
     Ok(Json(listing(
         ACTIONS,
@@ -358,10 +472,13 @@ async fn list_actions(
         matching.len(),
         page_size,
         page_number,
+        org.options.variants.paging,
     )))
 }
 
 /// A page with the platform's paging fields; `nextUri`/`previousUri` only where such a page exists.
+/// With `Paging::NextUri` the fields that tell the count (`pageCount`, `total`, `lastUri`) are left
+/// out, so a client must follow `nextUri`.
 fn listing<T>(
     path: &str,
     query: &Query,
@@ -369,6 +486,7 @@ fn listing<T>(
     total: usize,
     page_size: u32,
     page_number: u32,
+    paging: Paging,
 ) -> EntityListing<T> {
     let page_count = total.div_ceil(page_size as usize) as u32;
     let rest = query.rest();
@@ -380,16 +498,17 @@ fn listing<T>(
         }
         uri
     };
+    let counted = paging == Paging::PageCount;
     EntityListing {
         entities,
         page_size: Some(page_size),
         page_number: Some(page_number),
-        total: Some(total as u64),
-        page_count: Some(page_count),
+        total: counted.then_some(total as u64),
+        page_count: counted.then_some(page_count),
         first_uri: Some(uri(1)),
         next_uri: (page_number < page_count).then(|| uri(page_number + 1)),
         previous_uri: (page_number > 1).then(|| uri((page_number - 1).min(page_count.max(1)))),
-        last_uri: Some(uri(page_count.max(1))),
+        last_uri: counted.then(|| uri(page_count.max(1))),
         self_uri: Some(uri(page_number)),
     }
 }
@@ -405,8 +524,9 @@ async fn get_action(
     let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
     let contract = expand_contract(ctx, &query)?;
     let mut org = shared.lock();
+    let templates = org.options.variants.templates;
     let action = find(&mut org, ctx, &id)?;
-    Ok(Json(action.to_api(include_config, contract)))
+    Ok(Json(action.to_api(include_config, contract, templates)))
 }
 
 fn expand_contract(ctx: &str, query: &Query) -> ApiResult<bool> {
@@ -429,15 +549,25 @@ async fn patch_action(
 ) -> ApiResult<Json<Action>> {
     caller.require(ACTION_EDIT)?;
     let ctx = &caller.ctx;
-    let input: UpdateActionInput = parse_body(ctx, &body, &["version"])?;
+    let input: UpdateActionInput = parse_body(ctx, &body, &UPDATE_ACTION_INPUT)?;
     let mut org = shared.lock();
+    let variants = org.options.variants;
+    let corrupt = org.corrupt_writes_left > 0;
     let action = find(&mut org, ctx, &id)?;
     refuse_static(ctx, action)?;
     if let Some(config) = &input.config {
-        check_timeout(ctx, action, config)?;
+        check_config(ctx, action, config)?;
     }
     if input.version != action.version {
-        return Err(stale(ctx, &id, input.version, action.version, "action"));
+        let current = action.version;
+        return Err(stale(
+            variants.conflict_status,
+            ctx,
+            &id,
+            input.version,
+            current,
+            "action",
+        ));
     }
     if let Some(name) = input.name {
         action.name = name;
@@ -446,12 +576,23 @@ async fn patch_action(
         action.category = category;
     }
     if let Some(config) = input.config {
-        action.replace_config(config);
+        let base = action.template_base();
+        action
+            .body
+            .write(config, &base, variants.template_on_missing);
     }
     action.version += 1;
-    Ok(Json(action.to_api(true, false)))
+    if corrupt {
+        action.body.corrupt();
+    }
+    let shown = action.to_api(true, false, variants.templates);
+    if corrupt {
+        org.corrupt_writes_left -= 1;
+    }
+    Ok(Json(shown))
 }
 
+/// `GET .../templates/{fileName}`: the template's text as stored, byte for byte, as `text/plain`.
 async fn get_template(
     State(shared): State<Shared>,
     caller: Caller,
@@ -460,8 +601,27 @@ async fn get_template(
     let ctx = &caller.ctx;
     let mut org = shared.lock();
     let action = find(&mut org, ctx, &id)?;
-    let text = action.template(&file).ok_or_else(|| {
-        let known: Vec<&str> = TEMPLATE_FIELDS.iter().map(|(f, ..)| *f).collect();
+    let text = action.body.template(&file).cloned();
+    template_text(ctx, &id, &file, text)
+}
+
+/// `GET .../draft/templates/{fileName}`: the same for the draft.
+async fn get_draft_template(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path((id, file)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    let draft = action.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
+    let text = draft.body.template(&file).cloned();
+    template_text(ctx, &id, &file, text)
+}
+
+fn template_text(ctx: &str, id: &str, file: &str, text: Option<String>) -> ApiResult<Response> {
+    let text = text.ok_or_else(|| {
+        let known: Vec<&str> = TEMPLATE_FIELDS.iter().map(|f| f.file).collect();
         ApiError::not_found(
             ctx,
             format!(
@@ -469,7 +629,7 @@ async fn get_template(
                 known.join(" and ")
             ),
         )
-        .with_entity(&id)
+        .with_entity(id)
     })?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
@@ -484,10 +644,13 @@ async fn create_draft(
     State(shared): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> ApiResult<Json<Action>> {
     caller.require(ACTION_EDIT)?;
     let ctx = &caller.ctx;
+    no_body(ctx, &body)?;
     let mut org = shared.lock();
+    let templates = org.options.variants.templates;
     let action = find(&mut org, ctx, &id)?;
     refuse_static(ctx, action)?;
     if let Some(draft) = &action.draft {
@@ -500,18 +663,9 @@ async fn create_draft(
         )
         .with_entity(&id));
     }
-    // Template text behind URIs is copied into the draft, so publishing keeps it.
-    let full = action.to_full();
-    let draft = Draft {
-        name: action.name.clone(),
-        category: action.category.clone(),
-        version: 1,
-        secure: action.secure,
-        config: full.config.unwrap_or_default(),
-        contract: action.contract.clone(),
-        function: action.function.clone(),
-    };
-    let shown = action.draft_to_api(&draft, true, false);
+    // Template text is copied into the draft, so publishing keeps it.
+    let draft = action.new_draft();
+    let shown = action.draft_to_api(&draft, true, false, templates);
     action.draft = Some(draft);
     Ok(Json(shown))
 }
@@ -527,9 +681,15 @@ async fn get_draft(
     let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
     let contract = expand_contract(ctx, &query)?;
     let mut org = shared.lock();
+    let templates = org.options.variants.templates;
     let action = find(&mut org, ctx, &id)?;
     let draft = action.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
-    Ok(Json(action.draft_to_api(draft, include_config, contract)))
+    Ok(Json(action.draft_to_api(
+        draft,
+        include_config,
+        contract,
+        templates,
+    )))
 }
 
 async fn patch_draft(
@@ -540,22 +700,26 @@ async fn patch_draft(
 ) -> ApiResult<Json<Action>> {
     caller.require(ACTION_EDIT)?;
     let ctx = &caller.ctx;
-    let input: UpdateDraftInput = parse_body(ctx, &body, &["version"])?;
+    let input: UpdateDraftInput = parse_body(ctx, &body, &UPDATE_DRAFT_INPUT)?;
     let mut org = shared.lock();
+    let variants = org.options.variants;
     let action = find(&mut org, ctx, &id)?;
     if let Some(config) = &input.config {
-        check_timeout(ctx, action, config)?;
+        check_config(ctx, action, config)?;
     }
     let mut draft = action.draft.clone().ok_or_else(|| no_draft(ctx, &id))?;
     if input.version != draft.version {
+        let current = draft.version;
         return Err(stale(
+            variants.conflict_status,
             ctx,
             &id,
             input.version,
-            draft.version,
+            current,
             "the draft of action",
         ));
     }
+    let base = action.draft_template_base();
     if let Some(name) = input.name {
         draft.name = name;
     }
@@ -563,7 +727,9 @@ async fn patch_draft(
         draft.category = category;
     }
     if let Some(config) = input.config {
-        draft.config = config;
+        draft
+            .body
+            .write(config, &base, variants.template_on_missing);
     }
     if let Some(contract) = input.contract {
         draft.contract = contract;
@@ -572,7 +738,7 @@ async fn patch_draft(
         draft.secure = secure;
     }
     draft.version += 1;
-    let shown = action.draft_to_api(&draft, true, false);
+    let shown = action.draft_to_api(&draft, true, false, variants.templates);
     action.draft = Some(draft);
     Ok(Json(shown))
 }
@@ -580,10 +746,10 @@ async fn patch_draft(
 /// What keeps a draft from being published, as `ErrorBody` values.
 fn draft_errors(ctx: &str, action: &StoredAction, draft: &Draft, is_function: bool) -> Vec<Value> {
     let mut errors = Vec::new();
-    if let Err(error) = check_timeout(ctx, action, &draft.config) {
+    if let Err(error) = check_timeout(ctx, action, &draft.body.config) {
         errors.push(json!(error.body()));
     }
-    if draft.config.request.is_none() {
+    if draft.body.config.request.is_none() {
         errors.push(json!(
             ApiError::invalid_value(ctx, "config.request", "config.request is required.").body()
         ));
@@ -639,13 +805,15 @@ async fn publish_draft(
 ) -> ApiResult<Json<Action>> {
     caller.require(ACTION_EDIT)?;
     let ctx = &caller.ctx;
-    let input: PublishDraftInput = parse_body(ctx, &body, &["version"])?;
+    let input: PublishDraftInput = parse_body(ctx, &body, &PUBLISH_DRAFT_INPUT)?;
     let mut org = shared.lock();
+    let variants = org.options.variants;
     let snapshot = find(&mut org, ctx, &id)?.clone();
     let is_function = org.is_function_action(&snapshot);
     let draft = snapshot.draft.as_ref().ok_or_else(|| no_draft(ctx, &id))?;
     if input.version != draft.version {
         return Err(stale(
+            variants.conflict_status,
             ctx,
             &id,
             input.version,
@@ -668,14 +836,8 @@ async fn publish_draft(
     let Some(draft) = action.draft.take() else {
         return Err(no_draft(ctx, &id));
     };
-    action.name = draft.name;
-    action.category = draft.category;
-    action.secure = draft.secure;
-    action.replace_config(draft.config);
-    action.contract = draft.contract;
-    action.function = draft.function;
-    action.version += 1;
-    Ok(Json(action.to_api(true, false)))
+    action.publish(draft);
+    Ok(Json(action.to_api(true, false, variants.templates)))
 }
 
 async fn get_function(
@@ -712,7 +874,7 @@ async fn put_draft_function(
 ) -> ApiResult<Json<FunctionConfig>> {
     caller.require(FUNCTION_EDIT)?;
     let ctx = &caller.ctx;
-    let mut input: Function = parse_body(ctx, &body, &["handler", "runtime"])?;
+    let mut input: Function = parse_body(ctx, &body, &FUNCTION)?;
     match input.timeout_seconds {
         None => input.timeout_seconds = Some(15),
         Some(t) if !(1..=15).contains(&t) => {
@@ -804,16 +966,39 @@ async fn list_integrations(
         matching.len(),
         page_size,
         page_number,
+        org.options.variants.paging,
     )))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Inspection routes
 
-/// Every stored action in API shape with its full config (template text included) and contract.
-async fn sandbox_actions(State(shared): State<Shared>) -> Json<Vec<Action>> {
+/// Every action as stored: API shape, config naming its templates by URI, contract, function
+/// settings and draft. `?templates=text` adds each template's text beside its URI.
+async fn sandbox_actions(
+    State(shared): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Vec<Action>>> {
+    let query = Query::parse(raw);
+    let with_text = match query.get("templates") {
+        None => false,
+        Some("text") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_value(
+                &ctx.0,
+                "templates",
+                format!("The query parameter templates accepts only `text`; got `{other}`."),
+            ));
+        }
+    };
     let org = shared.lock();
-    Json(org.actions.values().map(StoredAction::to_full).collect())
+    Ok(Json(
+        org.actions
+            .values()
+            .map(|a| a.to_inspection(with_text))
+            .collect(),
+    ))
 }
 
 /// Someone else edits the action: its version rises and its name gains ` (edited)`.
@@ -826,9 +1011,11 @@ async fn sandbox_edit(
     let action = find(&mut org, &ctx.0, &id)?;
     action.version += 1;
     action.name.push_str(" (edited)");
-    Ok(Json(action.to_full()))
+    Ok(Json(action.to_inspection(true)))
 }
 
+/// Requests by method, route template and status; per token (keyed by a hash of it), the
+/// requests admitted and those its rate limit refused.
 async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
     let org = shared.lock();
     let requests: Vec<Value> = org
@@ -838,7 +1025,7 @@ async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
             json!({ "method": method, "route": route, "status": status, "count": count })
         })
         .collect();
-    Json(json!({ "requests": requests }))
+    Json(json!({ "requests": requests, "tokens": org.token_stats }))
 }
 
 /// Every access token issued so far, oldest first, expired ones included.
@@ -847,6 +1034,8 @@ async fn sandbox_tokens(State(shared): State<Shared>) -> Json<Value> {
 }
 
 async fn sandbox_stats_reset(State(shared): State<Shared>) -> StatusCode {
-    shared.lock().stats.clear();
+    let mut org = shared.lock();
+    org.stats.clear();
+    org.token_stats.clear();
     StatusCode::NO_CONTENT
 }

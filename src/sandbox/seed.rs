@@ -5,16 +5,14 @@
 //! (`actions: Some(n)`) draw from the same kinds, names and template shapes with a seeded
 //! `fastrand::Rng`, so the same seed always gives the same org. Both mixes include what a careful
 //! client must handle: unset timeouts, timeouts across 1..=60, static (built-in) actions, a custom
-//! authentication action, configs that name templates only by URI, and fields no model knows
-//! (`request.extraFeature`, `response.cacheSettings`, `config.retryOnFailure`).
-
-use std::collections::BTreeMap;
+//! authentication action, template text that must survive byte for byte (CRLF line ends,
+//! trailing spaces, non-ASCII, success templates that are valid JSON), and fields no model knows
+//! (`request.extraFeature`, `response.cacheSettings`, `config.retryOnFailure`). How reads show the
+//! template text (by URI or inline) is the `templates` variant's business, not the seed's.
 
 use serde_json::{Map, Value, json};
 
-use super::state::{
-    Integration, REQUEST_TEMPLATE_FILE, SUCCESS_TEMPLATE_FILE, StoredAction, uuid_like,
-};
+use super::state::{Body, Integration, StoredAction, uuid_like};
 use crate::genesys::models::{ActionConfig, Function, FunctionConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,8 +458,13 @@ pub fn default_org() -> Vec<StoredAction> {
         let shape = Shape {
             timeout: TIMEOUTS[index % TIMEOUTS.len()],
             function_timeout: FUNCTION_TIMEOUTS[index % FUNCTION_TIMEOUTS.len()],
-            uri_only: index % 9 == 4,
             extra_fields: index % 4 == 1,
+            style: TemplateStyle {
+                crlf: index % 3 == 0,
+                trailing_spaces: index % 4 == 1,
+                non_ascii: index % 5 == 2,
+                json_success: index % 2 == 0,
+            },
             secure: spec.name.contains("PIN") || spec.name.contains("Fraud"),
         };
         let integration = integration_for(spec);
@@ -494,8 +497,13 @@ pub fn generated_org(n: usize, seed: u64) -> Vec<StoredAction> {
         let shape = Shape {
             timeout,
             function_timeout: FUNCTION_TIMEOUTS[rng.usize(0..FUNCTION_TIMEOUTS.len())],
-            uri_only: rng.u32(0..8) == 0,
             extra_fields: rng.u32(0..4) == 0,
+            style: TemplateStyle {
+                crlf: rng.u32(0..3) == 0,
+                trailing_spaces: rng.u32(0..4) == 0,
+                non_ascii: rng.u32(0..5) == 0,
+                json_success: rng.bool(),
+            },
             secure: rng.u32(0..10) == 0,
         };
         let integration = integration_for(spec);
@@ -510,9 +518,20 @@ pub fn generated_org(n: usize, seed: u64) -> Vec<StoredAction> {
 struct Shape {
     timeout: Option<i64>,
     function_timeout: Option<i64>,
-    uri_only: bool,
     extra_fields: bool,
     secure: bool,
+    style: TemplateStyle,
+}
+
+/// How an action's template text is written: the sandbox must keep every byte of it, so seeds
+/// include what a careless client would change: CRLF line ends, trailing spaces, non-ASCII text,
+/// and success templates that are valid JSON themselves (a client must not parse them).
+#[derive(Debug, Clone, Copy, Default)]
+struct TemplateStyle {
+    crlf: bool,
+    trailing_spaces: bool,
+    non_ascii: bool,
+    json_success: bool,
 }
 
 fn build(
@@ -522,8 +541,6 @@ fn build(
     shape: &Shape,
     rng: &mut fastrand::Rng,
 ) -> StoredAction {
-    let request_template = request_template(spec);
-    let success_template = success_template(spec);
     let mut request = Map::new();
     let url = match spec.kind {
         // Read only for function integrations; the platform sets it when a draft is created.
@@ -533,27 +550,17 @@ fn build(
     request.insert("requestUrlTemplate".into(), url.into());
     request.insert("requestType".into(), spec.method.into());
     request.insert("headers".into(), headers(spec.kind, spec.method));
+    request.insert(
+        "requestTemplate".into(),
+        request_template(spec, shape.style).into(),
+    );
     let mut response = Map::new();
     response.insert("translationMap".into(), translation_map(spec));
     response.insert("translationMapDefaults".into(), translation_defaults(spec));
-
-    let mut uri_templates = BTreeMap::new();
-    let base = format!("/api/v2/integrations/actions/{id}/templates");
-    if shape.uri_only {
-        request.insert(
-            "requestTemplateUri".into(),
-            format!("{base}/{REQUEST_TEMPLATE_FILE}").into(),
-        );
-        response.insert(
-            "successTemplateUri".into(),
-            format!("{base}/{SUCCESS_TEMPLATE_FILE}").into(),
-        );
-        uri_templates.insert(REQUEST_TEMPLATE_FILE.to_owned(), request_template);
-        uri_templates.insert(SUCCESS_TEMPLATE_FILE.to_owned(), success_template);
-    } else {
-        request.insert("requestTemplate".into(), request_template.into());
-        response.insert("successTemplate".into(), success_template.into());
-    }
+    response.insert(
+        "successTemplate".into(),
+        success_template(spec, shape.style).into(),
+    );
 
     let mut extra = Map::new();
     if shape.extra_fields {
@@ -577,14 +584,16 @@ fn build(
         version: 1 + rng.i64(0..6),
         secure: shape.secure,
         custom_auth: false,
-        config: ActionConfig {
-            timeout_seconds: shape.timeout,
-            request: Some(request),
-            response: Some(response),
-            extra,
-        },
+        body: Body::from_config(
+            ActionConfig {
+                timeout_seconds: shape.timeout,
+                request: Some(request),
+                response: Some(response),
+                extra,
+            },
+            &format!("/api/v2/integrations/actions/{id}/templates"),
+        ),
         contract: contract(spec),
-        uri_templates,
         function,
         draft: None,
     }
@@ -598,25 +607,46 @@ fn headers(kind: Kind, method: &str) -> Value {
     }
 }
 
-fn request_template(spec: &Spec) -> String {
+fn request_template(spec: &Spec, style: TemplateStyle) -> String {
     if spec.method == "GET" {
         return "${input.rawRequest}".to_owned();
     }
-    let fields: Vec<String> = spec
+    let mut lines: Vec<String> = spec
         .inputs
         .iter()
         .map(|name| format!("  \"{name}\": \"${{esc.jsonString(${{input.{name}}})}}\""))
         .collect();
-    format!("{{\n{}\n}}", fields.join(",\n"))
+    if style.non_ascii {
+        lines.push("  \"note\": \"Grüße aus Zürich – ¿qué tal? 日本語 ✓\"".to_owned());
+    }
+    if style.trailing_spaces {
+        for line in lines.iter_mut().step_by(2) {
+            line.push_str("  ");
+        }
+    }
+    let end = if style.crlf { "\r\n" } else { "\n" };
+    let body = lines.join(&format!(",{end}"));
+    format!("{{{end}{body}{end}}}{}", if style.crlf { end } else { "" })
 }
 
-fn success_template(spec: &Spec) -> String {
+fn success_template(spec: &Spec, style: TemplateStyle) -> String {
     let fields: Vec<String> = spec
         .outputs
         .iter()
-        .map(|name| format!("\"{name}\": ${{{name}}}"))
+        .map(|name| {
+            if style.json_success {
+                format!("\"{name}\": \"${{{name}}}\"")
+            } else {
+                format!("\"{name}\": ${{{name}}}")
+            }
+        })
         .collect();
-    format!("{{{}}}", fields.join(", "))
+    let text = format!("{{{}}}", fields.join(", "));
+    if style.trailing_spaces {
+        format!("{text}  \n")
+    } else {
+        text
+    }
 }
 
 fn translation_map(spec: &Spec) -> Value {
@@ -736,9 +766,9 @@ fn build_static(id: &str, spec: &Spec) -> StoredAction {
     let shape = Shape {
         timeout: None,
         function_timeout: None,
-        uri_only: false,
         extra_fields: false,
         secure: false,
+        style: TemplateStyle::default(),
     };
     let integration = integration_for(spec);
     let mut rng = fastrand::Rng::with_seed(id.len() as u64);
@@ -785,18 +815,20 @@ fn custom_auth_action(integration_id: &str, id: &str) -> StoredAction {
         version: 2,
         secure: true,
         custom_auth: true,
-        config: ActionConfig {
-            timeout_seconds: None,
-            request: Some(request),
-            response: Some(response),
-            extra: Map::new(),
-        },
+        body: Body::from_config(
+            ActionConfig {
+                timeout_seconds: None,
+                request: Some(request),
+                response: Some(response),
+                extra: Map::new(),
+            },
+            &format!("/api/v2/integrations/actions/{id}/templates"),
+        ),
         contract: json!({
             "input": { "inputSchema": { "type": "object", "properties": {} } },
             "output": { "successSchema": { "type": "object", "properties": {
                 "token": { "type": "string" }, "tokenType": { "type": "string" } } } },
         }),
-        uri_templates: BTreeMap::new(),
         function: None,
         draft: None,
     }
@@ -812,9 +844,25 @@ mod tests {
         assert!((38..=45).contains(&org.len()), "{} actions", org.len());
         assert_eq!(org.iter().filter(|a| a.is_static()).count(), 2);
         assert_eq!(org.iter().filter(|a| a.custom_auth).count(), 1);
-        assert!(org.iter().any(|a| !a.uri_templates.is_empty()));
-        assert!(org.iter().any(|a| a.config.timeout_seconds.is_none()));
-        assert!(org.iter().any(|a| a.config.timeout_seconds == Some(60)));
+        // Template text a client must keep byte for byte.
+        let texts: Vec<&String> = org.iter().flat_map(|a| a.body.templates.values()).collect();
+        assert!(texts.iter().any(|t| t.contains("\r\n")));
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("  \n") || t.contains("  \r\n"))
+        );
+        assert!(texts.iter().any(|t| !t.is_ascii()));
+        assert!(
+            texts
+                .iter()
+                .any(|t| serde_json::from_str::<Value>(t).is_ok_and(|v| v.is_object()))
+        );
+        assert!(org.iter().any(|a| a.body.config.timeout_seconds.is_none()));
+        assert!(
+            org.iter()
+                .any(|a| a.body.config.timeout_seconds == Some(60))
+        );
         assert!(org.iter().any(|a| a.function.is_some()));
         let ids: std::collections::BTreeSet<_> = org.iter().map(|a| &a.id).collect();
         assert_eq!(ids.len(), org.len(), "ids are unique");
@@ -825,7 +873,7 @@ mod tests {
         let names = |seed| {
             generated_org(50, seed)
                 .into_iter()
-                .map(|a| (a.id, a.name, a.config.timeout_seconds))
+                .map(|a| (a.id, a.name, a.body.config.timeout_seconds))
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(7), names(7));

@@ -1,5 +1,5 @@
-//! The sandbox org's state: actions (with drafts and function settings), integrations, issued
-//! tokens, rate-limit windows and request statistics.
+//! The sandbox org's state: actions (with drafts and function settings, configs and template
+//! text kept apart), integrations, issued tokens, rate-limit windows and request statistics.
 //!
 //! Everything sits behind one `Mutex` in [`Shared`]; handlers lock it, do their short piece of
 //! work and unlock before any `.await`.
@@ -8,42 +8,53 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::SandboxOptions;
+use super::variants::{TemplateOnMissing, Templates};
 use crate::genesys::models::{Action, ActionConfig, FunctionConfig};
 
-/// Template file names served by `.../templates/{fileName}` and where their text sits in a config.
+/// Template file names served by `.../templates/{fileName}`.
 pub const REQUEST_TEMPLATE_FILE: &str = "requesttemplate.vm";
 pub const SUCCESS_TEMPLATE_FILE: &str = "successtemplate.vm";
 
-/// `(file name, config section, text key, uri key)` of both templates.
-pub const TEMPLATE_FIELDS: [(&str, Section, &str, &str); 2] = [
-    (
-        REQUEST_TEMPLATE_FILE,
-        Section::Request,
-        "requestTemplate",
-        "requestTemplateUri",
-    ),
-    (
-        SUCCESS_TEMPLATE_FILE,
-        Section::Response,
-        "successTemplate",
-        "successTemplateUri",
-    ),
+/// What the platform puts in place of a request template a write leaves out.
+pub const DEFAULT_REQUEST_TEMPLATE: &str = "${input.rawRequest}";
+/// What the platform puts in place of a success template a write leaves out.
+pub const DEFAULT_SUCCESS_TEMPLATE: &str = "${rawResult}";
+
+/// One template: its file, the config section it belongs to, its text key and its URI key.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateField {
+    pub file: &'static str,
+    pub section: Section,
+    pub text_key: &'static str,
+    pub uri_key: &'static str,
+    /// What a write that leaves the text out gets (`template-on-missing=default`).
+    pub default_text: &'static str,
+}
+
+pub const TEMPLATE_FIELDS: [TemplateField; 2] = [
+    TemplateField {
+        file: REQUEST_TEMPLATE_FILE,
+        section: Section::Request,
+        text_key: "requestTemplate",
+        uri_key: "requestTemplateUri",
+        default_text: DEFAULT_REQUEST_TEMPLATE,
+    },
+    TemplateField {
+        file: SUCCESS_TEMPLATE_FILE,
+        section: Section::Response,
+        text_key: "successTemplate",
+        uri_key: "successTemplateUri",
+        default_text: DEFAULT_SUCCESS_TEMPLATE,
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Request,
     Response,
-}
-
-pub fn section(config: &ActionConfig, section: Section) -> Option<&Map<String, Value>> {
-    match section {
-        Section::Request => config.request.as_ref(),
-        Section::Response => config.response.as_ref(),
-    }
 }
 
 fn section_mut(config: &mut ActionConfig, section: Section) -> &mut Map<String, Value> {
@@ -61,6 +72,110 @@ pub struct Integration {
     pub type_name: String,
 }
 
+/// A config as the sandbox stores it: the config names its templates by URI only
+/// (`requestTemplateUri`/`successTemplateUri`, never the text), and the text of each template is
+/// kept apart, byte for byte. How a read shows it is the `templates` variant's business.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Body {
+    pub config: ActionConfig,
+    /// Template text by file name (`requesttemplate.vm`, `successtemplate.vm`).
+    pub templates: BTreeMap<String, String>,
+}
+
+impl Body {
+    /// A body from a config that may carry template text inline: the text moves to `templates`
+    /// and the config names it by `uri_base/{file}`.
+    pub fn from_config(config: ActionConfig, uri_base: &str) -> Body {
+        let mut body = Body::default();
+        body.write(config, uri_base, TemplateOnMissing::Keep);
+        body
+    }
+
+    /// Stores a config a client wrote. Text the config carries is stored as sent; a template
+    /// whose text it lacks gets the platform's default text (`TemplateOnMissing::Default`) or
+    /// keeps the stored one (`Keep`). URIs are the platform's: the ones sent are dropped and the
+    /// stored config names each template that exists at `uri_base/{file}`.
+    pub fn write(&mut self, mut config: ActionConfig, uri_base: &str, missing: TemplateOnMissing) {
+        for field in TEMPLATE_FIELDS {
+            let sent = match field.section {
+                Section::Request => config.request.as_mut(),
+                Section::Response => config.response.as_mut(),
+            }
+            .and_then(|section| {
+                section.remove(field.uri_key);
+                section.remove(field.text_key)
+            });
+            match (sent, missing) {
+                (Some(Value::String(text)), _) => {
+                    self.templates.insert(field.file.to_owned(), text);
+                }
+                (_, TemplateOnMissing::Default) => {
+                    self.templates
+                        .insert(field.file.to_owned(), field.default_text.to_owned());
+                }
+                (_, TemplateOnMissing::Keep) => {}
+            }
+            if self.templates.contains_key(field.file) {
+                section_mut(&mut config, field.section).insert(
+                    field.uri_key.into(),
+                    Value::String(format!("{uri_base}/{}", field.file)),
+                );
+            }
+        }
+        self.config = config;
+    }
+
+    /// The config as a read shows it: templates by URI only, or with their text inline (and no
+    /// URI).
+    pub fn shown(&self, inline: bool) -> ActionConfig {
+        if !inline {
+            return self.config.clone();
+        }
+        let mut config = self.config.clone();
+        for field in TEMPLATE_FIELDS {
+            if let Some(text) = self.templates.get(field.file) {
+                let section = section_mut(&mut config, field.section);
+                section.remove(field.uri_key);
+                section.insert(field.text_key.into(), Value::String(text.clone()));
+            }
+        }
+        config
+    }
+
+    /// The config as stored, with each template's text added beside its URI
+    /// (`/sandbox/actions?templates=text`).
+    pub fn with_text(&self) -> ActionConfig {
+        let mut config = self.config.clone();
+        for field in TEMPLATE_FIELDS {
+            if let Some(text) = self.templates.get(field.file) {
+                section_mut(&mut config, field.section)
+                    .insert(field.text_key.into(), Value::String(text.clone()));
+            }
+        }
+        config
+    }
+
+    pub fn template(&self, file: &str) -> Option<&String> {
+        self.templates.get(file)
+    }
+
+    /// What `corrupt_writes` does to a write: the request template becomes the platform's
+    /// default, or, where it already is, the success template does.
+    pub fn corrupt(&mut self) {
+        let field = if self
+            .templates
+            .get(REQUEST_TEMPLATE_FILE)
+            .is_some_and(|t| t != DEFAULT_REQUEST_TEMPLATE)
+        {
+            &TEMPLATE_FIELDS[0]
+        } else {
+            &TEMPLATE_FIELDS[1]
+        };
+        self.templates
+            .insert(field.file.to_owned(), field.default_text.to_owned());
+    }
+}
+
 /// A published action as the sandbox stores it.
 #[derive(Debug, Clone)]
 pub struct StoredAction {
@@ -73,11 +188,8 @@ pub struct StoredAction {
     /// A custom authentication action: hidden from listings unless `includeAuthActions=true`,
     /// and `timeoutSeconds` is invalid on it.
     pub custom_auth: bool,
-    pub config: ActionConfig,
+    pub body: Body,
     pub contract: Value,
-    /// Template text the config names only by URI (`requestTemplateUri`/`successTemplateUri`),
-    /// keyed by file name. Served by the templates route.
-    pub uri_templates: BTreeMap<String, String>,
     /// Function settings of a function data action (published).
     pub function: Option<FunctionConfig>,
     pub draft: Option<Draft>,
@@ -90,9 +202,19 @@ pub struct Draft {
     pub category: String,
     pub version: i64,
     pub secure: bool,
-    pub config: ActionConfig,
+    pub body: Body,
     pub contract: Value,
     pub function: Option<FunctionConfig>,
+}
+
+/// Whether reads show this action's template text inline, under the `templates` variant.
+/// `Mixed` splits actions by a stable hash of the id: the same action always reads the same way.
+pub fn inline_templates(id: &str, templates: Templates) -> bool {
+    match templates {
+        Templates::Uri => false,
+        Templates::Inline => true,
+        Templates::Mixed => id.bytes().map(u32::from).sum::<u32>() % 2 == 0,
+    }
 }
 
 impl StoredAction {
@@ -104,8 +226,17 @@ impl StoredAction {
         format!("/api/v2/integrations/actions/{}", self.id)
     }
 
-    /// The API shape: `config` only with `include_config`, `contract` only with `include_contract`.
-    pub fn to_api(&self, include_config: bool, include_contract: bool) -> Action {
+    /// Where the published action's templates are served.
+    pub fn template_base(&self) -> String {
+        format!("{}/templates", self.self_uri())
+    }
+
+    /// Where the draft's templates are served.
+    pub fn draft_template_base(&self) -> String {
+        format!("{}/draft/templates", self.self_uri())
+    }
+
+    fn api_shape(&self, config: Option<ActionConfig>, include_contract: bool) -> Action {
         let mut extra = Map::new();
         if include_contract {
             extra.insert("contract".into(), self.contract.clone());
@@ -118,43 +249,56 @@ impl StoredAction {
             category: Some(self.category.clone()),
             version: Some(self.version),
             secure: Some(self.secure),
-            config: include_config.then(|| self.config.clone()),
+            config,
             extra,
         }
     }
 
-    /// Everything stored, with template text a config names only by URI merged in: what
-    /// `GET /sandbox/actions` shows, so that lost template text is visible there.
-    pub fn to_full(&self) -> Action {
-        let mut config = self.config.clone();
-        for (file, sec, text_key, _) in TEMPLATE_FIELDS {
-            if let Some(text) = self.uri_templates.get(file) {
-                section_mut(&mut config, sec)
-                    .entry(text_key)
-                    .or_insert_with(|| Value::String(text.clone()));
+    /// The API shape: `config` only with `include_config` (its templates shown as the
+    /// `templates` variant says), `contract` only with `include_contract`.
+    pub fn to_api(
+        &self,
+        include_config: bool,
+        include_contract: bool,
+        templates: Templates,
+    ) -> Action {
+        let inline = inline_templates(&self.id, templates);
+        self.api_shape(
+            include_config.then(|| self.body.shown(inline)),
+            include_contract,
+        )
+    }
+
+    /// What `GET /sandbox/actions` shows: the action as stored (config naming its templates by
+    /// URI, contract, function settings and draft when there are any); with `with_text`, each
+    /// template's text beside its URI.
+    pub fn to_inspection(&self, with_text: bool) -> Action {
+        let config = |body: &Body| {
+            if with_text {
+                body.with_text()
+            } else {
+                body.config.clone()
             }
+        };
+        let mut action = self.api_shape(Some(config(&self.body)), true);
+        if let Some(function) = &self.function {
+            action.extra.insert("function".into(), json!(function));
         }
-        let mut action = self.to_api(false, true);
-        action.config = Some(config);
+        if let Some(draft) = &self.draft {
+            action.extra.insert(
+                "draft".into(),
+                json!({
+                    "name": draft.name,
+                    "category": draft.category,
+                    "version": draft.version,
+                    "secure": draft.secure,
+                    "config": config(&draft.body),
+                    "contract": draft.contract,
+                    "function": draft.function,
+                }),
+            );
+        }
         action
-    }
-
-    /// Text of `requesttemplate.vm` / `successtemplate.vm`, inline or kept behind its URI.
-    pub fn template(&self, file: &str) -> Option<String> {
-        let (_, sec, text_key, _) = TEMPLATE_FIELDS.iter().find(|(f, ..)| *f == file)?;
-        section(&self.config, *sec)
-            .and_then(|s| s.get(*text_key))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| self.uri_templates.get(file).cloned())
-    }
-
-    /// Replaces the config with the one a client sent. The sandbox takes the pessimistic reading
-    /// of the platform: template text that is not sent is lost, even when the old config named it
-    /// only by URI (the shared notes mark the real behaviour UNCONFIRMED).
-    pub fn replace_config(&mut self, config: ActionConfig) {
-        self.config = config;
-        self.uri_templates.clear();
     }
 
     /// The draft in the API shape, with the draft's own version.
@@ -163,13 +307,14 @@ impl StoredAction {
         draft: &Draft,
         include_config: bool,
         include_contract: bool,
+        templates: Templates,
     ) -> Action {
-        let mut action = self.to_api(false, false);
+        let inline = inline_templates(&self.id, templates);
+        let mut action = self.api_shape(include_config.then(|| draft.body.shown(inline)), false);
         action.name = Some(draft.name.clone());
         action.category = Some(draft.category.clone());
         action.version = Some(draft.version);
         action.secure = Some(draft.secure);
-        action.config = include_config.then(|| draft.config.clone());
         action.extra.clear();
         if include_contract {
             action
@@ -179,6 +324,37 @@ impl StoredAction {
         let uri = format!("{}/draft", self.self_uri());
         action.extra.insert("selfUri".into(), Value::String(uri));
         action
+    }
+
+    /// A new draft: a copy of the published action, templates included, at version 1.
+    pub fn new_draft(&self) -> Draft {
+        let mut body = self.body.clone();
+        let base = self.draft_template_base();
+        body.write(body.with_text(), &base, TemplateOnMissing::Keep);
+        Draft {
+            name: self.name.clone(),
+            category: self.category.clone(),
+            version: 1,
+            secure: self.secure,
+            body,
+            contract: self.contract.clone(),
+            function: self.function.clone(),
+        }
+    }
+
+    /// Publishing: the action takes the draft's name, category, config, templates, contract and
+    /// function settings; its version rises by one.
+    pub fn publish(&mut self, draft: Draft) {
+        let base = self.template_base();
+        let mut body = draft.body;
+        body.write(body.with_text(), &base, TemplateOnMissing::Keep);
+        self.name = draft.name;
+        self.category = draft.category;
+        self.secure = draft.secure;
+        self.body = body;
+        self.contract = draft.contract;
+        self.function = draft.function;
+        self.version += 1;
     }
 }
 
@@ -226,7 +402,27 @@ pub struct State {
     pub token_windows: HashMap<String, Window>,
     /// (method, route template, status) → count. Status 0: connection dropped, nothing sent.
     pub stats: BTreeMap<(String, String, u16), u64>,
+    /// Per access token, keyed by [`token_key`] (never the token): API requests it was admitted
+    /// for, and requests refused with a 429 by its rate limit.
+    pub token_stats: BTreeMap<String, TokenStats>,
+    /// Action PATCHes still to be corrupted (`SandboxOptions::corrupt_writes`).
+    pub corrupt_writes_left: u32,
     pub rng: fastrand::Rng,
+}
+
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct TokenStats {
+    pub admitted: u64,
+    pub throttled: u64,
+}
+
+/// A stable, one-way key for a token in `/sandbox/stats`: 16 hex digits of a hash, so tests can
+/// count requests per token without the sandbox ever showing a token there.
+pub fn token_key(token: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    token.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 impl State {
