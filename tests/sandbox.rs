@@ -1390,3 +1390,28 @@ async fn latency_delays_api_responses() {
     assert_eq!(status, StatusCode::OK);
     assert!(start.elapsed() >= Duration::from_millis(150));
 }
+
+#[test]
+fn the_readme_documents_every_variant_and_value() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let table = &readme[readme
+        .find("### Platform variants")
+        .expect("the variants section")..];
+    for doc in dactl::sandbox::variants::VARIANTS {
+        assert!(
+            table.contains(&format!("| `{}` |", doc.option)),
+            "{}",
+            doc.option
+        );
+        for (index, (value, _)) in doc.values.iter().enumerate() {
+            let cell = if index == 0 {
+                format!("| **`{value}`** (default) |")
+            } else {
+                format!("| `{value}` |")
+            };
+            assert!(table.contains(&cell), "{} {value}", doc.option);
+        }
+    }
+}
