@@ -758,11 +758,11 @@ fn entry_points_return_exit_codes() {
     std::fs::write(&bad, "let = 1;\n").unwrap();
     let printer = Printer::default();
     assert_eq!(
-        dactl::script::check(std::slice::from_ref(&good), &printer),
+        dactl::script::check(std::slice::from_ref(&good), Default::default(), &printer),
         0
     );
     assert_eq!(
-        dactl::script::check(&[good.clone(), bad.clone()], &printer),
+        dactl::script::check(&[good.clone(), bad.clone()], Default::default(), &printer),
         1
     );
 
