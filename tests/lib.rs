@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod config;
 mod hostile;
+mod isolation;
 mod reliability;
 mod repl;
 mod sandbox;
