@@ -18,6 +18,7 @@ use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
 use crate::output::Printer;
 use crate::sandbox::SandboxOptions;
+use crate::script::imports::ModulePaths;
 use crate::script::{self, Host};
 use crate::session::{Connection, Session, SessionOptions};
 
@@ -43,7 +44,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Some(Command::Check { files }) => script::check(&files, &printer),
+        Some(Command::Check { files }) => match module_paths(&global) {
+            Ok(modules) => script::check(&files, modules, &printer),
+            Err(code) => code,
+        },
         Some(Command::Run { file, args }) => with_host(&global, printer, |host| {
             let code = script::run(host, &file, args.into_iter().collect());
             let after = host.with_session(|session| after_script(&global, session));
@@ -353,10 +357,21 @@ fn with_session(global: &GlobalArgs, printer: Printer, work: impl FnOnce(&Sessio
 /// A script host on a session for the settings given; a configuration error is reported here
 /// and becomes exit code 2.
 fn connect(global: &GlobalArgs, printer: Printer) -> Result<Host, u8> {
+    // Before connecting: a bad flag must cost no request.
+    let modules = module_paths(global)?;
     let session = session(global, printer.clone())?;
     let mut host = Host::new(session, printer);
     host.set_inputs(inputs(global));
+    host.set_module_paths(modules);
     Ok(host)
+}
+
+/// The `--module-path` folders, each checked to exist; a bad one is a usage error (exit 2).
+fn module_paths(global: &GlobalArgs) -> Result<ModulePaths, u8> {
+    ModulePaths::new(&global.module_path).map_err(|error| {
+        eprintln!("error: {error}");
+        USAGE
+    })
 }
 
 fn inputs(global: &GlobalArgs) -> Inputs {

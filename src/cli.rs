@@ -85,6 +85,11 @@ pub struct GlobalArgs {
     /// Data on stdout as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// A folder scripts may also import modules from (repeatable). Without it a script imports
+    /// only from its own folder and below it (`eval` and the REPL: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
 }
 
 impl GlobalArgs {

@@ -702,6 +702,28 @@ fn kinds(org: &Org) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// Template reads a write of each action costs, by id: one per template its config names only by
+/// URI (`requestTemplateUri` without `requestTemplate`, `successTemplateUri` without
+/// `successTemplate`), since a PATCH replaces the config whole and must carry the text. Read from
+/// the configs the API lists (`dactl actions list --json`), the ones the client decides on:
+/// `/sandbox/actions` shows URI-only templates with their text merged in.
+fn template_reads(org: &Org) -> std::collections::HashMap<String, u64> {
+    let list = dactl(org, &["--json", "actions", "list"]);
+    assert_code(&list, 0);
+    let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    let uri_only = |section: &Value, text: &str, uri: &str| {
+        u64::from(section.get(text).is_none_or(Value::is_null) && section[uri].is_string())
+    };
+    all.iter()
+        .map(|a| {
+            let config = &a["config"];
+            let reads = uri_only(&config["request"], "requestTemplate", "requestTemplateUri")
+                + uri_only(&config["response"], "successTemplate", "successTemplateUri");
+            (a["id"].as_str().unwrap().to_owned(), reads)
+        })
+        .collect()
+}
+
 /// Standard actions below `target` or unset: what the raise script changes.
 fn eligible(
     before: &[Value],
@@ -804,6 +826,9 @@ fn a_fault_free_raise_keeps_the_request_budget() {
     let before = org.actions();
     let changed = eligible(&before, &kinds, 30);
     let listable = kinds.values().filter(|k| *k != "custom_auth").count();
+    // The template reads the run must make, from the org's starting state.
+    let reads = template_reads(&org);
+    let expected_templates: u64 = changed.iter().map(|id| reads[id]).sum();
     // Reset the counts: only the run itself is measured.
     org.rt.block_on(async {
         reqwest::Client::new()
@@ -829,10 +854,16 @@ fn a_fault_free_raise_keeps_the_request_budget() {
     let templates = org.count(|m, r| m == "GET" && r.contains("/templates/"));
     let patches = org.count(|m, _| m == "PATCH");
     assert_eq!(patches, changed.len() as u64);
-    let budget = (1.05 * changed.len() as f64).floor() as u64 + pages + templates + 2;
+    // Exactly the reads the configs call for: a client that fetched templates it already had
+    // inline, fetched one twice, or skipped one (and so dropped its text) fails here.
+    assert_eq!(templates, expected_templates, "template reads");
+    // The budget counts the expected reads, not the measured ones, so extra reads of any kind
+    // cannot raise it. + 2: the token and the integrations listing.
+    let budget = (1.05 * changed.len() as f64).floor() as u64 + pages + expected_templates + 2;
     assert!(
         total <= budget,
-        "{total} requests > budget {budget} ({} changed, {pages} pages, {templates} template reads)",
+        "{total} requests > budget {budget} ({} changed, {pages} pages, {expected_templates} \
+         template reads expected)",
         changed.len()
     );
     std::fs::remove_dir_all(dir).unwrap();

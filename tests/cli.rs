@@ -11,13 +11,53 @@ fn version_and_completions() {
     assert!(out.status.success());
     assert!(stdout(&out).starts_with("dactl "));
 
-    for shell in ["bash", "zsh", "fish"] {
+    // What only real completions of this CLI hold: the shell's own registration of `dactl`,
+    // every subcommand and a global flag as words, and (zsh, fish) a subcommand's description.
+    // Completions generated for another command, an empty one, or a CLI that lost a subcommand
+    // or `--dry-run`/`--module-path` fail here.
+    let cases = [
+        ("bash", "complete -F _dactl", None),
+        ("zsh", "#compdef dactl", Some("'run:Run a Rhai script'")),
+        (
+            "fish",
+            "complete -c dactl",
+            Some("-a \"run\" -d 'Run a Rhai script'"),
+        ),
+    ];
+    for (shell, registration, described) in cases {
         let out = dactl_cmd().args(["completions", shell]).output().unwrap();
-        assert!(out.status.success(), "{shell}");
-        assert!(
-            stdout(&out).contains("update") || stdout(&out).contains("dactl"),
-            "{shell}"
-        );
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains(registration), "{shell}: no `{registration}`");
+        let words: std::collections::BTreeSet<&str> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .collect();
+        for word in [
+            "run",
+            "eval",
+            "check",
+            "repl",
+            "undo",
+            "apply",
+            "actions",
+            "set-timeout",
+            "sandbox",
+            "completions",
+        ] {
+            assert!(words.contains(word), "{shell}: no subcommand `{word}`");
+        }
+        // bash and zsh write flags as `--flag`; fish as `-l flag`.
+        for flag in ["dry-run", "module-path"] {
+            let written = if shell == "fish" {
+                format!("-l {flag}")
+            } else {
+                format!("--{flag}")
+            };
+            assert!(text.contains(&written), "{shell}: no `{written}`");
+        }
+        if let Some(described) = described {
+            assert!(text.contains(described), "{shell}: no `{described}`");
+        }
     }
 }
 

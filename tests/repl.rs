@@ -148,9 +148,31 @@ fn values_print_as_tables_and_summaries() {
         .handle("update_timeouts(list_actions().filter(|a| a.kind != \"standard\"), 30)")
         .output;
     assert!(summary.contains("skipped"), "{summary}");
+    // `:dry-run on` reaches the session: the change is planned, not written (a command that
+    // only echoed `on`, or a session that ignored it, would write the 59 s below).
     let dry = core.handle(":dry-run on");
-    assert!(dry.output.contains("on"), "{dry:?}");
+    assert!(dry.error.is_empty(), "{dry:?}");
+    assert_eq!(
+        dry.output,
+        "dry run is on: changes are planned, nothing is written"
+    );
+    assert_eq!(core.handle(":dry-run").output, "dry run is on");
     assert_eq!(core.handle("dry_run()").output, "true");
+    let at_59 = "list_actions().filter(|a| a.timeout_seconds == 59).len()";
+    let before = core.handle(at_59).output;
+    let planned = core
+        .handle("update_timeouts(list_actions().filter(|a| a.kind == \"standard\"), 59)")
+        .output;
+    assert!(
+        planned.contains("planned") && !planned.contains("updated"),
+        "{planned}"
+    );
+    assert_eq!(core.handle(at_59).output, before, "a dry run wrote");
+    assert_eq!(
+        core.handle(":dry-run off").output,
+        "dry run is off: changes are written"
+    );
+    assert_eq!(core.handle("dry_run()").output, "false");
     assert!(core.handle(":quit").quit);
 }
 

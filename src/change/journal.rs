@@ -84,10 +84,15 @@ impl Journal {
     /// Where the journal goes: the configured path, or `<state dir>/dactl/journal/<run-id>.jsonl`
     /// (state dir: `$XDG_STATE_HOME` or `~/.local/state`; falls back to the local data dir).
     pub fn location(&self) -> Result<PathBuf, JournalError> {
+        self.location_in(dirs::state_dir().or_else(dirs::data_local_dir))
+    }
+
+    /// `location`, given the state directory (`None`: not known).
+    fn location_in(&self, state_dir: Option<PathBuf>) -> Result<PathBuf, JournalError> {
         if let Some(path) = &self.configured {
             return Ok(path.clone());
         }
-        let base = dirs::state_dir().or_else(dirs::data_local_dir).ok_or_else(|| JournalError {
+        let base = state_dir.ok_or_else(|| JournalError {
             path: "(no state directory)".into(),
             message: "neither the XDG state directory nor the local data directory is known (is HOME set?)".into(),
         })?;
@@ -304,8 +309,24 @@ mod tests {
     #[test]
     fn the_default_location_is_under_the_state_dir() {
         let journal = Journal::new(None);
-        if let Ok(path) = journal.location() {
-            assert!(path.ends_with(format!("dactl/journal/{}.jsonl", journal.run_id())));
-        }
+        let state = PathBuf::from("/home/u/.local/state");
+        // Under the state dir, named by the run id: a journal written elsewhere, or under a
+        // name `undo` cannot tie to the run, fails.
+        assert_eq!(
+            journal.location_in(Some(state.clone())).unwrap(),
+            state
+                .join("dactl")
+                .join("journal")
+                .join(format!("{}.jsonl", journal.run_id()))
+        );
+        // No state dir is an error that says why, not a journal in the current directory.
+        let error = journal.location_in(None).unwrap_err();
+        assert!(error.to_string().contains("HOME"), "{error}");
+        // `--journal PATH` wins over the state dir.
+        let configured = Journal::new(Some(PathBuf::from("/tmp/run.jsonl")));
+        assert_eq!(
+            configured.location_in(Some(state)).unwrap(),
+            PathBuf::from("/tmp/run.jsonl")
+        );
     }
 }

@@ -499,7 +499,34 @@ mod tests {
     fn client_is_send_sync_and_debug_hides_credentials() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
-        let text = format!("{:?}", client());
-        assert!(!text.contains("\"t\""), "{text}");
+        let secret = "Sec-0451-debug-canary";
+        let client = Client::new(ClientOptions {
+            target: Target::parse("eu-west-1").unwrap(),
+            credentials: Credentials::ClientCredentials {
+                client_id: "debug-client-id".into(),
+                client_secret: Secret::new(secret),
+            },
+            rate_per_minute: 300,
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+        })
+        .unwrap();
+        let shown = format!("{client:?} {client:#?}");
+        // What a log line needs is there: a `Debug` that printed nothing would pass the rest.
+        assert!(
+            shown.contains("mypurecloud.ie") && shown.contains("rate_per_minute: 300"),
+            "{shown}"
+        );
+        // The options do print the credentials, through `Secret`: the path a secret would leak
+        // by, were `Secret`'s `Debug` derived or the field a plain `String`.
+        let options = format!("{:?} {:#?}", client.options(), client.options());
+        assert!(
+            options.contains("debug-client-id") && options.contains("(redacted)"),
+            "{options}"
+        );
+        for text in [&shown, &options] {
+            assert!(!text.contains(secret), "the secret leaked: {text}");
+        }
     }
 }

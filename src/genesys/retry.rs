@@ -169,14 +169,43 @@ mod tests {
             max_delay: Duration::from_millis(1000),
             ..RetryPolicy::default()
         };
-        for _ in 0..200 {
-            assert!(policy.backoff(1) <= Duration::from_millis(100));
-            assert!(policy.backoff(3) <= Duration::from_millis(400));
-            assert!(policy.backoff(30) <= Duration::from_millis(1000));
+        fastrand::seed(7);
+        // Per retry number: the ceiling the doc comment promises, then the largest and the mean
+        // wait of many samples.
+        let ceilings = [100, 200, 400, 800, 1000, 1000];
+        let mut stats = Vec::new();
+        for (retry, ceiling) in (1..).zip(ceilings) {
+            let waits: Vec<f64> = (0..2000)
+                .map(|_| policy.backoff(retry).as_secs_f64() * 1000.0)
+                .collect();
+            let max = waits.iter().cloned().fold(0.0, f64::max);
+            let min = waits.iter().cloned().fold(f64::MAX, f64::min);
+            let mean = waits.iter().sum::<f64>() / waits.len() as f64;
+            let ceiling = f64::from(ceiling);
+            // Never above the ceiling (an exponent off by one, 2^n, breaks it at retry 1; a
+            // missing `max_delay` at retry 5).
+            assert!(max <= ceiling, "retry {retry}: {max} ms > {ceiling} ms");
+            // Full jitter: the waits fill the range 0..ceiling, not a band near the top (a wait
+            // of `ceiling` itself, or `ceiling/2 + jitter`, fails here).
+            assert!(max > 0.95 * ceiling, "retry {retry}: max {max} ms");
+            assert!(min < 0.05 * ceiling, "retry {retry}: min {min} ms");
+            stats.push((retry, max, mean));
         }
-        // Full jitter: the waits spread over the whole range rather than sitting at the ceiling.
-        let waits: Vec<Duration> = (0..200).map(|_| policy.backoff(4)).collect();
-        assert!(waits.iter().any(|w| *w < Duration::from_millis(400)));
-        assert!(waits.iter().any(|w| *w > Duration::from_millis(400)));
+        // The spread doubles from one retry to the next until the cap: a constant or linear
+        // backoff (100, 200, 300 ms ...) fails from retry 2 to 3.
+        for pair in stats.windows(2).take(3) {
+            let ((n, max_a, mean_a), (_, max_b, mean_b)) = (pair[0], pair[1]);
+            assert!(
+                mean_b / mean_a > 1.8 && mean_b / mean_a < 2.2,
+                "mean wait {mean_a} ms at retry {n}, then {mean_b} ms"
+            );
+            assert!(
+                max_b > 1.8 * max_a,
+                "max wait {max_a} ms at retry {n}, then {max_b} ms"
+            );
+        }
+        // Far past the cap, still the cap.
+        assert!(policy.backoff(30) <= Duration::from_millis(1000));
+        assert!(policy.backoff(u32::MAX) <= Duration::from_millis(1000));
     }
 }

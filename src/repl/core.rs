@@ -414,7 +414,7 @@ impl ReplCore {
             Ok(text) => crate::script::strip_shebang(&text),
             Err(e) => return Reply::err(format!("error: cannot read `{path}`: {e}.")),
         };
-        let result = self.host.eval_named(path, &text);
+        let result = self.host.eval_file(Path::new(path), &text);
         let printed = self.printed();
         match result {
             Ok(value) => {

@@ -2,14 +2,15 @@
 //!
 //! Scripts reach nothing outside the host functions: Rhai itself has no file, process or network
 //! access, and `eval` (which would bypass compile-time checks) is disabled. Imports read `.rhai`
-//! files relative to the importing script's directory.
+//! files relative to the importing script's directory, and only inside the folders `imports`
+//! allows (the script's own tree and `--module-path`).
 
 use std::sync::atomic::Ordering;
 
-use rhai::module_resolvers::FileModuleResolver;
 use rhai::{Dynamic, Engine};
 
 use super::functions;
+use super::imports::Confined;
 use super::state::Shared;
 
 /// Operations a single entry or script may run: far above any real job (host functions count as
@@ -30,7 +31,7 @@ pub fn build(state: &Shared) -> Engine {
         .set_max_string_size(MAX_STRING_SIZE)
         .set_max_array_size(MAX_ARRAY_SIZE)
         .set_max_map_size(MAX_MAP_SIZE)
-        .set_module_resolver(FileModuleResolver::new())
+        .set_module_resolver(Confined::new(state.import_roots.clone()))
         .disable_symbol("eval");
 
     let flag = state.interrupt.clone();

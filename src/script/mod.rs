@@ -6,6 +6,7 @@
 //!   are the help text (`Host::function_docs`);
 //! - `convert` moves values in and out (serde out, checked arguments in);
 //! - `errors` makes error maps for scripts and renders script errors with a caret;
+//! - `imports` decides which files `import` may read (the script's own folder, `--module-path`);
 //! - `render` shows values as tables and summaries.
 //!
 //! Rhai is synchronous and stays that way: every host function calls the blocking `Session`,
@@ -15,6 +16,7 @@ pub mod convert;
 pub mod engine;
 pub mod errors;
 pub mod functions;
+pub mod imports;
 pub mod render;
 mod state;
 
@@ -28,6 +30,7 @@ use rhai::{AST, Dynamic, EvalAltResult, Map, Scope};
 use crate::config::Inputs;
 use crate::output::Printer;
 use crate::session::Session;
+use imports::{ModulePaths, Roots};
 use state::Shared;
 
 /// Documentation of one host function, taken from its doc comment (for `:help` and README).
@@ -61,6 +64,8 @@ pub struct Host {
     functions: AST,
     state: Shared,
     docs: Vec<FunctionDoc>,
+    /// `--module-path` folders: imports may read from them as well as the script's own folder.
+    modules: ModulePaths,
 }
 
 impl Host {
@@ -85,6 +90,7 @@ impl Host {
             functions: AST::empty(),
             state,
             docs,
+            modules: ModulePaths::default(),
         };
         host.set_args(BTreeMap::new());
         host
@@ -103,13 +109,40 @@ impl Host {
         &self.state.printer
     }
 
+    /// Folders scripts may import from besides their own (`--module-path`).
+    pub fn set_module_paths(&mut self, modules: ModulePaths) {
+        self.modules = modules;
+    }
+
     /// Evaluates `source` in the persistent scope; functions defined persist too.
     pub fn eval(&mut self, source: &str) -> Result<Dynamic, ScriptError> {
         self.eval_named("<repl>", source)
     }
 
-    /// `eval` with a name for error locations (and the directory imports resolve against).
+    /// `eval` with a name for error locations, for text that is not a file (`<eval>`, REPL
+    /// entries): it imports relative to, and only from inside, the current directory (and the
+    /// module paths).
     pub fn eval_named(&mut self, name: &str, source: &str) -> Result<Dynamic, ScriptError> {
+        self.set_import_roots(Roots::for_entry(self.modules.clone()));
+        self.evaluate(name, source)
+    }
+
+    /// `eval` of the text of the script file `path` (`dactl run`, the REPL's `:load`): it
+    /// imports relative to, and only from inside, the script's folder (and the module paths).
+    pub fn eval_file(&mut self, path: &Path, source: &str) -> Result<Dynamic, ScriptError> {
+        self.set_import_roots(Roots::for_file(path, self.modules.clone()));
+        self.evaluate(&path.display().to_string(), source)
+    }
+
+    fn set_import_roots(&self, roots: Roots) {
+        *self
+            .state
+            .import_roots
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = roots;
+    }
+
+    fn evaluate(&mut self, name: &str, source: &str) -> Result<Dynamic, ScriptError> {
         self.state.interrupt.store(false, Ordering::Relaxed);
         let text = strip_shebang(source);
         let mut ast = self
@@ -133,16 +166,22 @@ impl Host {
 
     pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
         let text = read_script(path)?;
-        self.eval_named(&path.display().to_string(), &text)
+        self.eval_file(path, &text)
     }
 
-    /// Compile-only check of a file (and its imports).
+    /// Compile-only check of a file and its imports, under the same import rule as a run.
     pub fn check_file(&self, path: &Path) -> Result<(), ScriptError> {
         let mut seen = BTreeSet::new();
-        self.check_tree(path, &mut seen)
+        let roots = Roots::for_file(path, self.modules.clone());
+        self.check_tree(path, &roots, &mut seen)
     }
 
-    fn check_tree(&self, path: &Path, seen: &mut BTreeSet<PathBuf>) -> Result<(), ScriptError> {
+    fn check_tree(
+        &self,
+        path: &Path,
+        roots: &Roots,
+        seen: &mut BTreeSet<PathBuf>,
+    ) -> Result<(), ScriptError> {
         if !seen.insert(path.to_path_buf()) {
             return Ok(());
         }
@@ -151,20 +190,13 @@ impl Host {
         self.engine
             .compile(&text)
             .map_err(|e| self.script_error(&name, &text, &EvalAltResult::from(e)))?;
-        let dir = path.parent().unwrap_or(Path::new(""));
-        for import in imports_in(&text) {
-            let mut target = dir.join(&import);
-            target.set_extension("rhai");
-            if !target.is_file() {
-                return Err(ScriptError {
-                    rendered: format!(
-                        "error: `{name}` imports `{import}`, but `{}` does not exist; paths are relative to the importing script's folder.",
-                        target.display()
-                    ),
-                    interrupted: false,
-                });
-            }
-            self.check_tree(&target, seen)?;
+        let dir = path.parent();
+        for (position, import) in imports_in(&text) {
+            let target = imports::locate(&import, dir, roots).map_err(|e| ScriptError {
+                rendered: errors::render_at(&e.to_string(), &name, &text, position),
+                interrupted: false,
+            })?;
+            self.check_tree(&target, roots, seen)?;
         }
         Ok(())
     }
@@ -274,8 +306,8 @@ impl Host {
         let message = errors::describe(inner);
         let (shown_name, shown_text) = match source.filter(|s| s != name) {
             Some(src) => {
-                // Rhai names a module by its import path (`lib/common`): find the file the way
-                // the resolver did, beside the importing script, with the `.rhai` extension.
+                // A module is named by the real path it was loaded from (see `imports`); the
+                // other candidates cover a name given as the import was written.
                 let dir = Path::new(name).parent().unwrap_or(Path::new(""));
                 let candidates = [
                     PathBuf::from(&src),
@@ -361,17 +393,23 @@ pub fn strip_shebang(text: &str) -> String {
     }
 }
 
-/// The paths of `import "..."` statements, found textually (enough to check them; the engine
-/// resolves them for real when the script runs).
-fn imports_in(text: &str) -> Vec<String> {
+/// The paths of `import "..."` statements with the position of each path, found textually
+/// (enough to check them; the engine resolves them for real when the script runs).
+fn imports_in(text: &str) -> Vec<(rhai::Position, String)> {
     let mut found = Vec::new();
-    for line in text.lines() {
-        let line = line.trim_start();
-        if let Some(rest) = line.strip_prefix("import")
-            && let Some(rest) = rest.trim_start().strip_prefix('"')
-            && let Some(end) = rest.find('"')
+    for (number, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(rest) = line.trim_start().strip_prefix("import")
+            && let Some(quoted) = rest.trim_start().strip_prefix('"')
+            && let Some(end) = quoted.find('"')
         {
-            found.push(rest[..end].to_owned());
+            // The column of the opening quote, where Rhai puts an import's position.
+            let column = indent + "import".len() + (rest.len() - rest.trim_start().len()) + 1;
+            let position = rhai::Position::new(
+                u16::try_from(number + 1).unwrap_or(u16::MAX),
+                u16::try_from(column).unwrap_or(u16::MAX),
+            );
+            found.push((position, quoted[..end].to_owned()));
         }
     }
     found
@@ -514,10 +552,12 @@ pub fn eval(host: &mut Host, source: &str) -> u8 {
     }
 }
 
-/// `dactl check FILE...`: compiles each file and its imports without running anything; prints
-/// every error, returns 1 when any file failed.
-pub fn check(paths: &[PathBuf], printer: &Printer) -> u8 {
-    let host = Host::offline(printer.clone());
+/// `dactl check FILE...`: compiles each file and its imports without running anything, under the
+/// same import rule as a run (`modules`: the `--module-path` folders); prints every error,
+/// returns 1 when any file failed.
+pub fn check(paths: &[PathBuf], modules: ModulePaths, printer: &Printer) -> u8 {
+    let mut host = Host::offline(printer.clone());
+    host.set_module_paths(modules);
     let mut failed = 0;
     for path in paths {
         match host.check_file(path) {
@@ -580,11 +620,12 @@ mod tests {
     }
 
     #[test]
-    fn imports_are_found() {
-        assert_eq!(
-            imports_in("import \"lib/common\" as common;\nlet x = 1;"),
-            vec!["lib/common"]
-        );
+    fn imports_are_found_with_the_position_of_their_path() {
+        let found = imports_in("let x = 1;\n  import \"lib/common\" as common;");
+        assert_eq!(found.len(), 1);
+        let (position, path) = &found[0];
+        assert_eq!(path, "lib/common");
+        assert_eq!((position.line(), position.position()), (Some(2), Some(10)));
     }
 }
 

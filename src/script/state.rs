@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use rhai::{EvalAltResult, NativeCallContext};
 
 use super::errors::throw;
+use super::imports::Roots;
 use crate::change::ActionInfo;
 use crate::config::Inputs;
 use crate::output::Printer;
@@ -33,6 +34,9 @@ pub struct HostState {
     /// Changes that failed before reaching the session (an id in a batch that does not exist):
     /// the run's report and exit code count them with the session's own.
     pub local_failures: Mutex<Vec<crate::change::Change>>,
+    /// The folders `import` may read from, shared with the engine's module resolver; the host
+    /// sets them for each script or entry it runs.
+    pub import_roots: Arc<RwLock<Roots>>,
 }
 
 pub type Shared = Arc<HostState>;
@@ -52,6 +56,7 @@ impl HostState {
             }),
             captured: Mutex::new(None),
             local_failures: Mutex::new(Vec::new()),
+            import_roots: Arc::new(RwLock::new(Roots::default())),
         })
     }
 
