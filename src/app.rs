@@ -258,7 +258,6 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                     let query = ActionQuery {
                         category,
                         name,
-                        ids: values.clone(),
                         include_config: true,
                         ..ActionQuery::default()
                     };
@@ -269,7 +268,7 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                     } else {
                         for chunk in values.chunks(crate::change::verify::VERIFY_BATCH) {
                             let query = ActionQuery {
-                                ids: chunk.to_vec(),
+                                ids: Some(chunk.to_vec()),
                                 include_auth_actions: true,
                                 ..query.clone()
                             };

@@ -365,7 +365,7 @@ impl Session {
         let mut found: HashMap<String, ActionInfo> = HashMap::new();
         for chunk in ids.chunks(crate::change::verify::VERIFY_BATCH) {
             let query = ActionQuery {
-                ids: chunk.to_vec(),
+                ids: Some(chunk.to_vec()),
                 include_config: true,
                 ..ActionQuery::default()
             };

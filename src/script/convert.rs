@@ -255,17 +255,18 @@ pub fn opt_int_option(function: &str, map: &Map, key: &str) -> R<Option<i64>> {
     option(function, map, key, "an integer", |v| v.as_int().ok())
 }
 
-/// A string or an array of strings (the `ids` option).
+/// A string or an array of strings or action maps (the `ids` option). A blank id is refused
+/// (`action_id`); an empty array is kept: it means no action.
 pub fn string_list(function: &str, key: &str, value: &Dynamic) -> R<Vec<String>> {
     if value.is_string() {
-        return Ok(vec![value.to_string()]);
+        return Ok(vec![action_id(value)?]);
     }
     if let Some(array) = value.read_lock::<Array>() {
         return array
             .iter()
             .map(|v| {
                 if v.is_string() {
-                    Ok(v.to_string())
+                    action_id(v)
                 } else {
                     action_id(v).or_else(|_| {
                         throw(

@@ -1,0 +1,79 @@
+//! Filters that match nothing change nothing: an empty id list, an unknown category, a name that
+//! matches no action. Through the real binary against a sandbox org, comparing what the sandbox
+//! holds and counts before and after.
+
+use std::process::Output;
+
+use dactl::sandbox::SandboxOptions;
+
+use crate::support::{Org, diff, stderr, stdout};
+
+/// The hand-written seed org, with a rate limit that does not slow tests down.
+fn seed() -> Org {
+    Org::start(SandboxOptions {
+        rate_limit: 100_000,
+        ..SandboxOptions::default()
+    })
+}
+
+/// `dactl` against `org`, allowed as many requests a minute as the org, journal in a temp dir.
+fn dactl(org: &Org, args: &[&str]) -> Output {
+    let journal = std::env::temp_dir().join(format!(
+        "dactl-filters-{}-{}.jsonl",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let mut all = vec!["--rate", "100000", "--journal", journal.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let output = org.dactl(&all);
+    let _ = std::fs::remove_file(journal);
+    output
+}
+
+fn assert_code(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// `GET /api/v2/integrations/actions` requests the sandbox answered.
+fn listings(org: &Org) -> u64 {
+    org.count(|m, r| m == "GET" && r == "/api/v2/integrations/actions")
+}
+
+#[test]
+fn an_empty_id_list_lists_nothing_without_a_request_and_changes_nothing() {
+    let org = seed();
+    let before = org.actions();
+    for expr in [
+        "list_actions(#{ids: []}).len()",
+        "list_actions(#{ids: [], include_auth: true}).len()",
+    ] {
+        let out = dactl(&org, &["eval", expr]);
+        assert_code(&out, 0);
+        assert_eq!(stdout(&out).trim(), "0", "{expr}");
+    }
+    assert_eq!(listings(&org), 0, "an empty id list sends no listing");
+
+    let out = dactl(
+        &org,
+        &[
+            "eval",
+            "let picked = []; update_timeouts(list_actions(#{ids: picked}), 30).len()",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out).trim(), "0");
+    assert_eq!(org.writes(), 0);
+    assert_eq!(listings(&org), 0);
+    assert!(diff(&before, &org.actions()).is_empty());
+
+    // `()` still means the option was not given: every action.
+    let out = dactl(&org, &["eval", "list_actions(#{ids: ()}).len()"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).trim().parse::<usize>().unwrap() > 25);
+}
