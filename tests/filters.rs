@@ -77,3 +77,60 @@ fn an_empty_id_list_lists_nothing_without_a_request_and_changes_nothing() {
     assert_code(&out, 0);
     assert!(stdout(&out).trim().parse::<usize>().unwrap() > 25);
 }
+
+#[test]
+fn blank_name_category_and_id_filters_are_refused_naming_the_option() {
+    let org = seed();
+    let before = org.actions();
+    // In scripts: a thrown error (exit 1) before any listing.
+    for (call, named) in [
+        ("update_timeouts(list_actions(#{name: \"\"}), 30)", "`name`"),
+        (
+            "update_timeouts(list_actions(#{category: \"  \"}), 30)",
+            "`category`",
+        ),
+        ("update_timeouts(list_actions(#{ids: [\"\"]}), 30)", "`ids`"),
+        ("update_timeouts(list_actions(#{ids: \" \"}), 30)", "`ids`"),
+    ] {
+        let out = dactl(&org, &["eval", call]);
+        assert_code(&out, 1);
+        let err = stderr(&out);
+        assert!(err.contains(named), "{call}: {err}");
+        if named != "`ids`" {
+            assert!(
+                err.contains("every action") && err.contains("()"),
+                "{call}: {err}"
+            );
+        }
+    }
+    // A script given an empty `--arg` gets the same refusal.
+    let out = dactl(
+        &org,
+        &["run", "scripts/raise-timeouts.rhai", "--arg", "category="],
+    );
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("`category`"), "{}", stderr(&out));
+    // On the command line: a usage error (exit 2) naming the flag.
+    for args in [
+        &["actions", "list", "--category", ""][..],
+        &["actions", "list", "--name", " "][..],
+        &["actions", "set-timeout", "--category", "", "30"][..],
+        &["actions", "set-timeout", "--name", "", "30"][..],
+    ] {
+        let out = dactl(&org, args);
+        assert_code(&out, 2);
+        let flag = args[2];
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("`{flag}`")) && err.contains("every action"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(
+        listings(&org),
+        0,
+        "a blank filter is refused before any listing"
+    );
+    assert_eq!(org.writes(), 0);
+    assert!(diff(&before, &org.actions()).is_empty());
+}

@@ -677,6 +677,12 @@ fn every_example_and_script_runs_with_its_effect() {
         );
     }
 
+    // Without `--arg name` the example lists every action (no filter, not an empty one).
+    let (mut host, value) = run_shipped("examples/06-args.rhai", &[("target", "45s")]);
+    let listed = eval(&mut host, "list_actions().len()").as_int().unwrap();
+    assert_eq!(value.try_cast::<Array>().unwrap().len() as i64, listed);
+    assert!(host.take_printed()[0].contains("in all"));
+
     let (mut host, value) = run_shipped(
         "scripts/raise-timeouts.rhai",
         &[("target", "25"), ("below", "25")],
