@@ -134,3 +134,71 @@ fn blank_name_category_and_id_filters_are_refused_naming_the_option() {
     assert_eq!(org.writes(), 0);
     assert!(diff(&before, &org.actions()).is_empty());
 }
+
+#[test]
+fn an_unknown_category_or_unmatched_name_changes_nothing_in_scripts() {
+    let org = seed();
+    let before = org.actions();
+    for expr in [
+        "update_timeouts(list_actions(#{category: \"No Such Category\"}), 30).len()",
+        "update_timeouts(list_actions(#{name: \"zz-no-such-name\"}), 30).len()",
+    ] {
+        let out = dactl(&org, &["eval", expr]);
+        assert_code(&out, 0);
+        assert_eq!(stdout(&out).trim(), "0", "{expr}");
+    }
+    for arg in ["category=No Such Category", "name=zz-no-such-name"] {
+        let out = dactl(&org, &["run", "scripts/raise-timeouts.rhai", "--arg", arg]);
+        assert_code(&out, 0);
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!("No action matches --arg {arg}: nothing to change")),
+            "{text}"
+        );
+    }
+    assert_eq!(org.writes(), 0);
+    assert!(diff(&before, &org.actions()).is_empty());
+}
+
+#[test]
+fn set_timeout_with_a_filter_that_matches_nothing_exits_1_naming_it() {
+    let org = seed();
+    let before = org.actions();
+    for (args, named) in [
+        (
+            &[
+                "actions",
+                "set-timeout",
+                "--category",
+                "No Such Category",
+                "30",
+            ][..],
+            "--category `No Such Category`",
+        ),
+        (
+            &["actions", "set-timeout", "--name", "zz-no-such-name", "30"][..],
+            "--name `zz-no-such-name`",
+        ),
+        (
+            &[
+                "--dry-run",
+                "actions",
+                "set-timeout",
+                "--name",
+                "zz-no-such-name",
+                "30",
+            ][..],
+            "--name `zz-no-such-name`",
+        ),
+    ] {
+        let out = dactl(&org, args);
+        assert_code(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.contains(named) && err.contains("dactl actions list"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(org.writes(), 0);
+    assert!(diff(&before, &org.actions()).is_empty());
+}
