@@ -339,16 +339,26 @@ fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
     let rows: Vec<Vec<String>> = infos
         .iter()
         .map(|i| {
-            let timeout = match i.kind {
-                crate::change::Kind::Function => i.function_timeout,
-                _ => i.action.config.as_ref().and_then(|c| c.timeout_seconds),
+            // A function data action's own timeout is read per action, so a listing does not
+            // have it (`-`: not read; `actions get` reads it). Any other absent timeout is unset.
+            // The same rule as `script::render` uses for REPL tables.
+            let timeout = match (i.kind, i.function_timeout) {
+                (crate::change::Kind::Function, Some(t)) => t.to_string(),
+                (crate::change::Kind::Function, None) => "-".to_owned(),
+                _ => i
+                    .action
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.timeout_seconds)
+                    .map_or_else(|| script::render::UNSET.to_owned(), |t| t.to_string()),
             };
+            let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
             vec![
                 i.action.id.clone(),
-                i.action.name.clone().unwrap_or_default(),
-                i.action.category.clone().unwrap_or_default(),
+                text(&i.action.name),
+                text(&i.action.category),
                 i.kind.as_str().to_owned(),
-                timeout.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+                timeout,
             ]
         })
         .collect();

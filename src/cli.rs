@@ -145,6 +145,10 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ActionsCommand {
     /// List actions: id, name, category, kind, timeout (custom authentication actions included).
+    ///
+    /// A timeout shows `unset` when the action has none: the platform's default for it is not
+    /// documented (it may be the maximum), so it is not "short". Function data actions show `-`:
+    /// their own timeout is in their function settings, which `actions get` reads.
     List {
         /// Only this category (exact match).
         #[arg(long, value_parser = parse_category)]

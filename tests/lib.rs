@@ -14,3 +14,4 @@ mod sandbox;
 mod script;
 mod session;
 mod support;
+mod unset;
