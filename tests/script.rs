@@ -690,9 +690,24 @@ fn every_example_and_script_runs_with_its_effect() {
     assert!(value.is_array());
     let below = eval(
         &mut host,
-        "list_actions().filter(|a| a.kind == \"standard\" && (a.timeout_seconds == () || a.timeout_seconds < 25)).len()",
+        "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds != () && a.timeout_seconds < 25).len()",
     );
     assert_eq!(below.as_int().unwrap(), 0);
+    // Unset ones are left alone, and counted.
+    let unset = eval(
+        &mut host,
+        "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds == ()).len()",
+    )
+    .as_int()
+    .unwrap();
+    assert!(unset > 0);
+    let printed = host.take_printed();
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with(&format!("{unset} actions have no timeout set"))),
+        "{printed:?}"
+    );
 
     let (mut host, value) = run_shipped("scripts/report-timeouts.rhai", &[]);
     let total = eval(&mut host, "list_actions(#{include_auth: true}).len()")

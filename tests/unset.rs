@@ -87,3 +87,106 @@ fn actions_list_and_eval_tables_show_unset_not_a_dash() {
         }
     }
 }
+
+const RAISE: &str = "scripts/raise-timeouts.rhai";
+
+/// Kinds by id, from `dactl actions list --json`.
+fn kinds(org: &Org) -> HashMap<String, String> {
+    let list = dactl(org, &["--json", "actions", "list"]);
+    assert_code(&list, 0);
+    let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    all.iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_owned(),
+                a["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Ids of the standard actions in `actions` that `keep` the timeout of.
+fn standard(
+    actions: &[Value],
+    kinds: &HashMap<String, String>,
+    keep: impl Fn(Option<i64>) -> bool,
+) -> Vec<String> {
+    let mut ids: Vec<String> = actions
+        .iter()
+        .filter(|a| kinds[a["id"].as_str().unwrap()] == "standard" && keep(timeout(a)))
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Ids whose stored action differs between the two snapshots.
+fn changed(before: &[Value], after: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = crate::support::diff(before, after)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn the_raise_script_leaves_unset_actions_alone_unless_asked_and_says_so() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let before = org.actions();
+    let unset = standard(&before, &kinds, |t| t.is_none());
+    let low = standard(&before, &kinds, |t| t.is_some_and(|t| t < 30));
+    assert!(unset.len() > 1 && !low.is_empty());
+
+    let out = dactl(&org, &["run", RAISE, "--arg", "target=30"]);
+    assert_code(&out, 0);
+    let middle = org.actions();
+    // Exactly the set ones below 30 changed, each to 30; no unset one was touched.
+    assert_eq!(changed(&before, &middle), low);
+    for id in &low {
+        let now = middle.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        assert_eq!(timeout(now), Some(30), "{id}");
+    }
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{} actions have no timeout set and were left alone",
+            unset.len()
+        )) && text.contains("not documented")
+            && text.contains("--arg unset=set"),
+        "{text}"
+    );
+
+    // Asked for, they are set too; nothing else changes, and the count is not printed.
+    let out = dactl(
+        &org,
+        &["run", RAISE, "--arg", "target=30", "--arg", "unset=set"],
+    );
+    assert_code(&out, 0);
+    let after = org.actions();
+    assert_eq!(changed(&middle, &after), unset);
+    for id in &unset {
+        let now = after.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        assert_eq!(timeout(now), Some(30), "{id}");
+    }
+    assert!(!stdout(&out).contains("left alone"), "{}", stdout(&out));
+}
+
+#[test]
+fn the_raise_script_refuses_an_unknown_unset_value_before_any_write() {
+    let org = seed();
+    let before = org.actions();
+    for value in ["bogus", "", "yes"] {
+        let arg = format!("unset={value}");
+        let out = dactl(&org, &["run", RAISE, "--arg", &arg]);
+        assert_code(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("`--arg {arg}`")) && err.contains("`--arg unset=set`"),
+            "{err}"
+        );
+    }
+    assert_eq!(org.writes(), 0);
+    assert!(crate::support::diff(&before, &org.actions()).is_empty());
+}
