@@ -240,6 +240,7 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
             mut values,
             category,
             name,
+            include_unset,
         } => {
             let text = values.pop().unwrap_or_default();
             let timeout = match Timeout::parse(&text) {
@@ -256,10 +257,16 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                 );
                 return USAGE;
             }
+            if include_unset && !by_filter {
+                eprintln!(
+                    "error: `--include-unset` goes with `--category` or `--name`; actions named by id are changed whether their timeout is set or not, so leave it out."
+                );
+                return USAGE;
+            }
             with_session(global, printer, |session| {
                 bulk(global, session, |s| match (&category, &name) {
                     (None, None) => set_by_ids(s, &values, timeout),
-                    _ => set_by_filter(s, category.clone(), name.clone(), timeout),
+                    _ => set_by_filter(s, category.clone(), name.clone(), timeout, include_unset),
                 })
             })
         }
@@ -301,12 +308,15 @@ fn set_by_ids(s: &Session, ids: &[String], timeout: Timeout) -> Result<Vec<Chang
 }
 
 /// `actions set-timeout --category C / --name N TIMEOUT`. A filter that matches no action is an
-/// error that names it: the command was meant to change something, and did not.
+/// error that names it: the command was meant to change something, and did not. Standard actions
+/// with no timeout set are unknown state (the platform's default is not documented and may be
+/// the maximum): left alone and reported as skipped, unless `include_unset`.
 fn set_by_filter(
     s: &Session,
     category: Option<String>,
     name: Option<String>,
     timeout: Timeout,
+    include_unset: bool,
 ) -> Result<Vec<Change>, BulkError> {
     let filter = [("--category", &category), ("--name", &name)]
         .iter()
@@ -327,8 +337,20 @@ fn set_by_filter(
         )
         .into());
     }
+    let (unset, targets): (Vec<ActionInfo>, Vec<ActionInfo>) = targets
+        .into_iter()
+        .partition(|info| !include_unset && info.timeout_unset());
     let mut decide = |_: &ActionInfo| Ok(Some(timeout));
-    Ok(s.update_timeouts(targets, &mut decide))
+    let mut changes = s.update_timeouts(targets, &mut decide);
+    changes.extend(s.leave_alone(
+        &unset,
+        &format!(
+            "no timeout set: the platform's default for it is not documented and may be longer \
+             than {} s, so it was left alone; add `--include-unset` to set it too",
+            timeout.seconds()
+        ),
+    ));
+    Ok(changes)
 }
 
 fn print_actions(printer: &Printer, infos: &[ActionInfo]) {

@@ -170,6 +170,11 @@ pub enum ActionsCommand {
     /// The same safe engine as scripts: journaled, concurrent, verified; `--dry-run` plans.
     /// Examples: `dactl actions set-timeout ID1 ID2 30`, `dactl actions set-timeout --category
     /// Billing 45s`.
+    ///
+    /// By `--category`/`--name`, actions with no timeout set are left alone and reported as
+    /// skipped (the platform's default for them is not documented and may be longer than the
+    /// new timeout), unless `--include-unset`. Actions named by id are changed as asked, set or
+    /// not. A filter that matches no action is an error (exit 1).
     SetTimeout {
         /// Action ids, then the timeout (`30`, `"30s"`, `"45000ms"`, `"1m"`).
         #[arg(required = true, value_name = "ID... TIMEOUT")]
@@ -180,6 +185,10 @@ pub enum ActionsCommand {
         /// Every action whose name matches this instead of ids.
         #[arg(long, value_parser = parse_name)]
         name: Option<String>,
+        /// With `--category`/`--name`: also set the actions that have no timeout set (refused
+        /// with ids, which are changed whether set or not).
+        #[arg(long)]
+        include_unset: bool,
     },
 }
 

@@ -190,3 +190,145 @@ fn the_raise_script_refuses_an_unknown_unset_value_before_any_write() {
     assert_eq!(org.writes(), 0);
     assert!(crate::support::diff(&before, &org.actions()).is_empty());
 }
+
+/// The JSON report's change for `id`.
+fn change_of<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no change for {id} in {report}"))
+}
+
+fn report(output: &Output) -> Value {
+    let text = stdout(output);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn set_timeout_by_category_leaves_unset_actions_alone_unless_include_unset() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let before = org.actions();
+    // A category of standard actions (no function ones: 41 s is too long for those) with both
+    // unset timeouts and set ones.
+    let category_of = |a: &Value| a["category"].as_str().unwrap().to_owned();
+    let category = before
+        .iter()
+        .map(category_of)
+        .find(|c| {
+            let of = |a: &&Value| category_of(a) == *c;
+            let ours: Vec<&Value> = before.iter().filter(of).collect();
+            ours.iter().all(|a| {
+                kinds.get(a["id"].as_str().unwrap()).map(String::as_str) != Some("function")
+            }) && ours
+                .iter()
+                .any(|a| timeout(a).is_none() && kinds[a["id"].as_str().unwrap()] == "standard")
+                && ours
+                    .iter()
+                    .any(|a| timeout(a).is_some() && kinds[a["id"].as_str().unwrap()] == "standard")
+        })
+        .expect("the seed org has a category with unset and set standard actions");
+    let ours: Vec<Value> = before
+        .iter()
+        .filter(|a| category_of(a) == category)
+        .cloned()
+        .collect();
+    let unset = standard(&ours, &kinds, |t| t.is_none());
+    let set = standard(&ours, &kinds, |t| t.is_some());
+
+    // A dry run plans the set ones and lists the unset ones as skipped, with the way to include them.
+    let dry = dactl(
+        &org,
+        &[
+            "--dry-run",
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "41",
+        ],
+    );
+    assert_code(&dry, 0);
+    assert!(
+        stderr(&dry).contains("`--include-unset`"),
+        "{}",
+        stderr(&dry)
+    );
+    assert_eq!(org.writes(), 0);
+
+    let out = dactl(
+        &org,
+        &[
+            "--json",
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "41",
+        ],
+    );
+    assert_code(&out, 0);
+    let json = report(&out);
+    for id in &unset {
+        let change = change_of(&json, id);
+        assert_eq!(change["status"], "skipped", "{change}");
+        let reason = change["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("not documented") && reason.contains("`--include-unset`"),
+            "{reason}"
+        );
+    }
+    let middle = org.actions();
+    assert_eq!(changed(&before, &middle), set, "only the set ones changed");
+    for id in &set {
+        assert_eq!(timeout(&org.action(id)), Some(41), "{id}");
+    }
+
+    let out = dactl(
+        &org,
+        &[
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "--include-unset",
+            "41",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(
+        changed(&middle, &org.actions()),
+        unset,
+        "now the unset ones"
+    );
+    for id in &unset {
+        assert_eq!(timeout(&org.action(id)), Some(41), "{id}");
+    }
+}
+
+#[test]
+fn set_timeout_by_id_changes_an_unset_action_as_asked() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let unset = standard(&org.actions(), &kinds, |t| t.is_none());
+    let id = unset[0].as_str();
+    // `--include-unset` means nothing with ids: refused rather than ignored, before any request.
+    let out = dactl(
+        &org,
+        &["actions", "set-timeout", "--include-unset", id, "42"],
+    );
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("`--include-unset`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(org.writes(), 0);
+
+    let out = dactl(&org, &["actions", "set-timeout", id, "42"]);
+    assert_code(&out, 0);
+    assert_eq!(timeout(&org.action(id)), Some(42));
+}
