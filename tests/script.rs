@@ -633,17 +633,39 @@ fn every_example_and_script_runs_with_its_effect() {
     assert_eq!(value.as_int().unwrap(), unset.as_int().unwrap());
     assert!(host.take_printed()[0].ends_with(" actions"));
 
+    let mut fresh = self::host();
+    let unset_before = eval(
+        &mut fresh,
+        "let c = list_actions()[0].category;
+         list_actions(#{category: c}).filter(|a| a.timeout_seconds == ()).map(|a| a.id)",
+    )
+    .try_cast::<Array>()
+    .unwrap();
     let (mut host, value) = run_shipped("examples/03-conditional-raise.rhai", &[]);
     assert!(value.is_array());
     let low = eval(
         &mut host,
         "let c = list_actions()[0].category;
-         list_actions(#{category: c}).filter(|a| a.kind == \"standard\" && (a.timeout_seconds == () || a.timeout_seconds < 20)).len()",
+         list_actions(#{category: c}).filter(|a| a.kind == \"standard\" && a.timeout_seconds != () && a.timeout_seconds < 20).len()",
     );
     assert_eq!(
         low.as_int().unwrap(),
         0,
-        "every standard action of the category is at 20 s or more"
+        "every standard action of the category with a timeout is at 20 s or more"
+    );
+    // Those with none are still unset (the seed org is the same in every sandbox).
+    let unset_after = eval(
+        &mut host,
+        "let c = list_actions()[0].category;
+         list_actions(#{category: c}).filter(|a| a.timeout_seconds == ()).map(|a| a.id)",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert!(!unset_before.is_empty());
+    assert_eq!(
+        format!("{unset_after:?}"),
+        format!("{unset_before:?}"),
+        "unset ones are left alone"
     );
 
     let (host, value) = run_shipped("examples/04-catching-errors.rhai", &[]);
