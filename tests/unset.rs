@@ -332,3 +332,23 @@ fn set_timeout_by_id_changes_an_unset_action_as_asked() {
     assert_code(&out, 0);
     assert_eq!(timeout(&org.action(id)), Some(42));
 }
+
+#[test]
+fn the_quick_start_still_changes_actions_on_the_sandbox_org() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let command = "--sandbox run scripts/raise-timeouts.rhai --arg target=30";
+    assert!(readme.contains(command), "the README's quick start changed");
+    let journal = std::env::temp_dir().join(format!("dactl-quick-{}.jsonl", std::process::id()));
+    let out = crate::support::dactl_cmd()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--json", "--journal", journal.to_str().unwrap()])
+        .args(command.split(' '))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(journal);
+    assert_code(&out, 0);
+    let json = report(&out);
+    assert!(json["counts"]["updated"].as_u64().unwrap() > 5, "{json}");
+    assert!(stdout(&out).contains("left alone"), "{}", stdout(&out));
+}
