@@ -1,7 +1,7 @@
 //! `cargo bench --bench bulk`: the end-to-end benchmark of issue 5, a harness of our own.
 //!
 //! Every bulk scenario starts a fresh sandbox in-process and goes through the path the CLI takes
-//! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60`: a `Session`
+//! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60 --arg unset=set`: a `Session`
 //! (`Connection::Sandbox`), the Rhai `Host`, the shipped script (list, decide, safe update,
 //! verify). Requests are counted by the sandbox (`/sandbox/stats`), not by the client, so retries
 //! and faulted requests are included. The baseline is the tutorial's loop (GET, PATCH, GET, one
@@ -271,7 +271,14 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
         .ok_or("the session has no sandbox")?
         .clone();
     let mut host = Host::new(session, quiet());
-    host.set_args([("target".to_string(), TARGET.to_string())].into());
+    // Unset ones too, as the measured runs did before the script left them alone by default.
+    host.set_args(
+        [
+            ("target".to_string(), TARGET.to_string()),
+            ("unset".to_string(), "set".to_string()),
+        ]
+        .into(),
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/raise-timeouts.rhai");
 
     let started = Instant::now();

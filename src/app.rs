@@ -57,7 +57,7 @@ pub fn run(cli: Cli) -> ExitCode {
             // Refuse a bad journal before connecting: nothing may be sent for it.
             match read_journal(&file) {
                 Ok(items) => with_session(&global, printer, |session| {
-                    bulk(&global, session, |s| s.undo(&items, force))
+                    bulk(&global, session, |s| Ok(s.undo(&items, force)?))
                 }),
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Apply { plan }) => match Plan::read(&plan) {
             Ok(plan) => with_session(&global, printer, |session| {
-                bulk(&global, session, |s| s.apply_plan(&plan))
+                bulk(&global, session, |s| Ok(s.apply_plan(&plan)?))
             }),
             Err(error) => {
                 eprintln!("error: {error}");
@@ -126,13 +126,16 @@ fn save_plan(session: &Session, path: &std::path::Path) -> u8 {
     }
 }
 
+/// Why a bulk command could not start its changes: an API error, or a message of its own.
+type BulkError = Box<dyn std::error::Error>;
+
 /// A bulk command on the session: Ctrl-C stops new writes, the changes are read back, the report
 /// printed (JSON on stdout with `--json`), the plan saved with `--plan-out`. Exit code: 130 when
 /// interrupted, 1 when anything failed or did not verify, else 0.
 fn bulk(
     global: &GlobalArgs,
     session: &Session,
-    work: impl FnOnce(&Session) -> Result<Vec<Change>, crate::genesys::Error>,
+    work: impl FnOnce(&Session) -> Result<Vec<Change>, BulkError>,
 ) -> u8 {
     let cancel = session.cancel_flag();
     let _ = script::install_ctrl_c(cancel.clone());
@@ -243,6 +246,7 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
             mut values,
             category,
             name,
+            include_unset,
         } => {
             let text = values.pop().unwrap_or_default();
             let timeout = match Timeout::parse(&text) {
@@ -259,51 +263,100 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                 );
                 return USAGE;
             }
+            if include_unset && !by_filter {
+                eprintln!(
+                    "error: `--include-unset` goes with `--category` or `--name`; actions named by id are changed whether their timeout is set or not, so leave it out."
+                );
+                return USAGE;
+            }
             with_session(global, printer, |session| {
-                bulk(global, session, |s| {
-                    let query = ActionQuery {
-                        category,
-                        name,
-                        ids: values.clone(),
-                        include_config: true,
-                        ..ActionQuery::default()
-                    };
-                    let mut targets = Vec::new();
-                    let mut missing = Vec::new();
-                    if values.is_empty() {
-                        targets = s.list_actions(&query)?;
-                    } else {
-                        for chunk in values.chunks(crate::change::verify::VERIFY_BATCH) {
-                            let query = ActionQuery {
-                                ids: chunk.to_vec(),
-                                include_auth_actions: true,
-                                ..query.clone()
-                            };
-                            let found = s.list_actions(&query)?;
-                            missing.extend(
-                                chunk
-                                    .iter()
-                                    .filter(|id| !found.iter().any(|f| &f.action.id == *id))
-                                    .map(|id| Change {
-                                        id: id.clone(),
-                                        name: None,
-                                        kind: crate::change::Kind::Standard,
-                                        before: None,
-                                        after: None,
-                                        status: Status::Failed,
-                                        reason: Some(format!("There is no action with id `{id}`.")),
-                                    }),
-                            );
-                            targets.extend(found);
-                        }
-                    }
-                    let mut decide = |_: &ActionInfo| Ok(Some(timeout));
-                    missing.extend(s.update_timeouts(targets, &mut decide));
-                    Ok(missing)
+                bulk(global, session, |s| match (&category, &name) {
+                    (None, None) => set_by_ids(s, &values, timeout),
+                    _ => set_by_filter(s, category.clone(), name.clone(), timeout, include_unset),
                 })
             })
         }
     }
+}
+
+/// `actions set-timeout ID... TIMEOUT`: the actions named, custom authentication actions
+/// included (they are reported as skipped, with the reason); an id that names no action fails.
+fn set_by_ids(s: &Session, ids: &[String], timeout: Timeout) -> Result<Vec<Change>, BulkError> {
+    let mut targets = Vec::new();
+    let mut missing = Vec::new();
+    for chunk in ids.chunks(crate::change::verify::VERIFY_BATCH) {
+        let query = ActionQuery {
+            ids: Some(chunk.to_vec()),
+            include_auth_actions: true,
+            include_config: true,
+            ..ActionQuery::default()
+        };
+        let found = s.list_actions(&query)?;
+        missing.extend(
+            chunk
+                .iter()
+                .filter(|id| !found.iter().any(|f| &f.action.id == *id))
+                .map(|id| Change {
+                    id: id.clone(),
+                    name: None,
+                    kind: crate::change::Kind::Standard,
+                    before: None,
+                    after: None,
+                    status: Status::Failed,
+                    reason: Some(format!("There is no action with id `{id}`.")),
+                }),
+        );
+        targets.extend(found);
+    }
+    let mut decide = |_: &ActionInfo| Ok(Some(timeout));
+    missing.extend(s.update_timeouts(targets, &mut decide));
+    Ok(missing)
+}
+
+/// `actions set-timeout --category C / --name N TIMEOUT`. A filter that matches no action is an
+/// error that names it: the command was meant to change something, and did not. Standard actions
+/// with no timeout set are unknown state (the platform's default is not documented and may be
+/// the maximum): left alone and reported as skipped, unless `include_unset`.
+fn set_by_filter(
+    s: &Session,
+    category: Option<String>,
+    name: Option<String>,
+    timeout: Timeout,
+    include_unset: bool,
+) -> Result<Vec<Change>, BulkError> {
+    let filter = [("--category", &category), ("--name", &name)]
+        .iter()
+        .filter_map(|(flag, value)| value.as_ref().map(|v| format!("{flag} `{v}`")))
+        .collect::<Vec<_>>()
+        .join(" with ");
+    let query = ActionQuery {
+        category,
+        name,
+        include_config: true,
+        ..ActionQuery::default()
+    };
+    let targets = s.list_actions(&query)?;
+    if targets.is_empty() {
+        return Err(format!(
+            "No action matches {filter}, so nothing was changed. `dactl actions list` shows the \
+             categories and names (`--category` is an exact match, `--name` a partial one)."
+        )
+        .into());
+    }
+    let (unset, targets): (Vec<ActionInfo>, Vec<ActionInfo>) = targets
+        .into_iter()
+        .partition(|info| !include_unset && info.timeout_unset());
+    let mut decide = |_: &ActionInfo| Ok(Some(timeout));
+    let mut changes = s.update_timeouts(targets, &mut decide);
+    changes.extend(s.leave_alone(
+        &unset,
+        &format!(
+            "no timeout set: the platform's default for it is not documented and may be longer \
+             than {} s, so it was left alone; add `--include-unset` to set it too",
+            timeout.seconds()
+        ),
+    ));
+    Ok(changes)
 }
 
 fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
@@ -314,16 +367,26 @@ fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
     let rows: Vec<Vec<String>> = infos
         .iter()
         .map(|i| {
-            let timeout = match i.kind {
-                crate::change::Kind::Function => i.function_timeout,
-                _ => i.action.config.as_ref().and_then(|c| c.timeout_seconds),
+            // A function data action's own timeout is read per action, so a listing does not
+            // have it (`-`: not read; `actions get` reads it). Any other absent timeout is unset.
+            // The same rule as `script::render` uses for REPL tables.
+            let timeout = match (i.kind, i.function_timeout) {
+                (crate::change::Kind::Function, Some(t)) => t.to_string(),
+                (crate::change::Kind::Function, None) => "-".to_owned(),
+                _ => i
+                    .action
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.timeout_seconds)
+                    .map_or_else(|| script::render::UNSET.to_owned(), |t| t.to_string()),
             };
+            let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
             vec![
                 i.action.id.clone(),
-                i.action.name.clone().unwrap_or_default(),
-                i.action.category.clone().unwrap_or_default(),
+                text(&i.action.name),
+                text(&i.action.category),
                 i.kind.as_str().to_owned(),
-                timeout.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+                timeout,
             ]
         })
         .collect();

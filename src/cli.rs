@@ -157,12 +157,16 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ActionsCommand {
     /// List actions: id, name, category, kind, timeout (custom authentication actions included).
+    ///
+    /// A timeout shows `unset` when the action has none: the platform's default for it is not
+    /// documented (it may be the maximum), so it is not "short". Function data actions show `-`:
+    /// their own timeout is in their function settings, which `actions get` reads.
     List {
         /// Only this category (exact match).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_category)]
         category: Option<String>,
         /// Only names matching this (the API's name filter).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         name: Option<String>,
         /// Only this kind.
         #[arg(long, value_parser = ["standard", "static", "custom_auth", "function"])]
@@ -178,16 +182,25 @@ pub enum ActionsCommand {
     /// The same safe engine as scripts: journaled, concurrent, verified; `--dry-run` plans.
     /// Examples: `dactl actions set-timeout ID1 ID2 30`, `dactl actions set-timeout --category
     /// Billing 45s`.
+    ///
+    /// By `--category`/`--name`, actions with no timeout set are left alone and reported as
+    /// skipped (the platform's default for them is not documented and may be longer than the
+    /// new timeout), unless `--include-unset`. Actions named by id are changed as asked, set or
+    /// not. A filter that matches no action is an error (exit 1).
     SetTimeout {
         /// Action ids, then the timeout (`30`, `"30s"`, `"45000ms"`, `"1m"`).
         #[arg(required = true, value_name = "ID... TIMEOUT")]
         values: Vec<String>,
         /// Every action of this category (exact match) instead of ids.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_category)]
         category: Option<String>,
         /// Every action whose name matches this instead of ids.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         name: Option<String>,
+        /// With `--category`/`--name`: also set the actions that have no timeout set (refused
+        /// with ids, which are changed whether set or not).
+        #[arg(long)]
+        include_unset: bool,
     },
 }
 
@@ -329,6 +342,26 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A `--category` or `--name` filter. Blank is refused: the API's name filter is a partial
+/// match, so an empty one matches every action, and a filter must never mean the whole org.
+fn parse_filter(flag: &str, text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(format!(
+            "an empty `{flag}` would match every action; give one (`dactl actions list` shows the \
+             categories and names), or leave `{flag}` out"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_category(text: &str) -> Result<String, String> {
+    parse_filter("--category", text)
+}
+
+fn parse_name(text: &str) -> Result<String, String> {
+    parse_filter("--name", text)
+}
+
 fn parse_client(text: &str) -> Result<(String, String), String> {
     match text.split_once(':') {
         Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
@@ -365,6 +398,16 @@ mod tests {
         );
         assert!(parse_key_value("novalue").is_err());
         assert!(parse_key_value("=x").is_err());
+    }
+
+    #[test]
+    fn blank_filters_are_refused() {
+        for blank in ["", "   "] {
+            let error = parse_category(blank).unwrap_err();
+            assert!(error.contains("`--category`"), "{error}");
+            assert!(parse_name(blank).unwrap_err().contains("`--name`"));
+        }
+        assert_eq!(parse_name(" Order").unwrap(), " Order");
     }
 
     #[test]

@@ -322,6 +322,28 @@ impl Session {
         changes
     }
 
+    /// Leaves these actions alone: each comes back `skipped` with `reason`, without a request,
+    /// and is kept in the session's changes (the report and a saved plan list it).
+    pub fn leave_alone(&self, infos: &[ActionInfo], reason: &str) -> Vec<Change> {
+        let changes: Vec<Change> = infos
+            .iter()
+            .map(|info| Change {
+                id: info.action.id.clone(),
+                name: info.action.name.clone(),
+                kind: info.kind,
+                before: info.action.config.as_ref().and_then(|c| c.timeout_seconds),
+                after: None,
+                status: Status::Skipped,
+                reason: Some(reason.to_owned()),
+            })
+            .collect();
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(changes.iter().cloned());
+        changes
+    }
+
     /// Every change this session has made or planned so far (the run's summary reads it).
     pub fn changes(&self) -> Vec<Change> {
         self.log
@@ -365,7 +387,7 @@ impl Session {
         let mut found: HashMap<String, ActionInfo> = HashMap::new();
         for chunk in ids.chunks(crate::change::verify::VERIFY_BATCH) {
             let query = ActionQuery {
-                ids: chunk.to_vec(),
+                ids: Some(chunk.to_vec()),
                 include_config: true,
                 ..ActionQuery::default()
             };

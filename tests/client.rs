@@ -522,7 +522,7 @@ async fn every_action_is_listed_in_one_request_per_hundred() {
     let ids: Vec<String> = expected.iter().take(120).map(|id| id.to_string()).collect();
     let some = client
         .list_actions(&ActionQuery {
-            ids: ids.clone(),
+            ids: Some(ids.clone()),
             include_config: true,
             include_auth_actions: true,
             ..ActionQuery::default()
@@ -537,6 +537,29 @@ async fn every_action_is_listed_in_one_request_per_hundred() {
         answered(&sandbox, "GET", LIST_ROUTE, Some(200)).await,
         pages + 3
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_filter_with_no_ids_lists_no_action_and_sends_nothing() {
+    let sandbox = start(SandboxOptions::default()).await;
+    let client = client_of(&sandbox, 60_000);
+    // No ids, and ids that name no action: on the wire either would be no filter, every action.
+    for ids in [vec![], vec![String::new(), "  ".to_owned()]] {
+        let listed = client
+            .list_actions(&ActionQuery {
+                ids: Some(ids.clone()),
+                include_config: true,
+                include_auth_actions: true,
+                ..ActionQuery::default()
+            })
+            .await
+            .unwrap();
+        assert!(listed.is_empty(), "{ids:?} listed {} actions", listed.len());
+    }
+    assert_eq!(answered(&sandbox, "GET", LIST_ROUTE, None).await, 0);
+    // `None` is no filter: every listable action.
+    let all = client.list_actions(&ActionQuery::default()).await.unwrap();
+    assert!(all.len() > 25, "{}", all.len());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@ mod change;
 mod cli;
 mod client;
 mod config;
+mod filters;
 mod hostile;
 mod isolation;
 mod reliability;
@@ -14,6 +15,7 @@ mod sandbox;
 mod script;
 mod session;
 mod support;
+mod unset;
 
 /// Cargo builds only this binary (`autotests = false`): a `tests/*.rs` file not declared above
 /// compiles into nothing, and its tests never run, silently. This fails naming any such file.

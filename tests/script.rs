@@ -641,17 +641,39 @@ fn every_example_and_script_runs_with_its_effect() {
     assert_eq!(value.as_int().unwrap(), unset.as_int().unwrap());
     assert!(host.take_printed()[0].ends_with(" actions"));
 
+    let mut fresh = self::host();
+    let unset_before = eval(
+        &mut fresh,
+        "let c = list_actions()[0].category;
+         list_actions(#{category: c}).filter(|a| a.timeout_seconds == ()).map(|a| a.id)",
+    )
+    .try_cast::<Array>()
+    .unwrap();
     let (mut host, value) = run_shipped("examples/03-conditional-raise.rhai", &[]);
     assert!(value.is_array());
     let low = eval(
         &mut host,
         "let c = list_actions()[0].category;
-         list_actions(#{category: c}).filter(|a| a.kind == \"standard\" && (a.timeout_seconds == () || a.timeout_seconds < 20)).len()",
+         list_actions(#{category: c}).filter(|a| a.kind == \"standard\" && a.timeout_seconds != () && a.timeout_seconds < 20).len()",
     );
     assert_eq!(
         low.as_int().unwrap(),
         0,
-        "every standard action of the category is at 20 s or more"
+        "every standard action of the category with a timeout is at 20 s or more"
+    );
+    // Those with none are still unset (the seed org is the same in every sandbox).
+    let unset_after = eval(
+        &mut host,
+        "let c = list_actions()[0].category;
+         list_actions(#{category: c}).filter(|a| a.timeout_seconds == ()).map(|a| a.id)",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert!(!unset_before.is_empty());
+    assert_eq!(
+        format!("{unset_after:?}"),
+        format!("{unset_before:?}"),
+        "unset ones are left alone"
     );
 
     let (host, value) = run_shipped("examples/04-catching-errors.rhai", &[]);
@@ -696,6 +718,12 @@ fn every_example_and_script_runs_with_its_effect() {
         );
     }
 
+    // Without `--arg name` the example lists every action (no filter, not an empty one).
+    let (mut host, value) = run_shipped("examples/06-args.rhai", &[("target", "45s")]);
+    let listed = eval(&mut host, "list_actions().len()").as_int().unwrap();
+    assert_eq!(value.try_cast::<Array>().unwrap().len() as i64, listed);
+    assert!(host.take_printed()[0].contains("in all"));
+
     let (mut host, value) = run_shipped(
         "scripts/raise-timeouts.rhai",
         &[("target", "25"), ("below", "25")],
@@ -703,9 +731,24 @@ fn every_example_and_script_runs_with_its_effect() {
     assert!(value.is_array());
     let below = eval(
         &mut host,
-        "list_actions().filter(|a| a.kind == \"standard\" && (a.timeout_seconds == () || a.timeout_seconds < 25)).len()",
+        "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds != () && a.timeout_seconds < 25).len()",
     );
     assert_eq!(below.as_int().unwrap(), 0);
+    // Unset ones are left alone, and counted.
+    let unset = eval(
+        &mut host,
+        "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds == ()).len()",
+    )
+    .as_int()
+    .unwrap();
+    assert!(unset > 0);
+    let printed = host.take_printed();
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with(&format!("{unset} actions have no timeout set"))),
+        "{printed:?}"
+    );
 
     let (mut host, value) = run_shipped("scripts/report-timeouts.rhai", &[]);
     let total = eval(&mut host, "list_actions(#{include_auth: true}).len()")

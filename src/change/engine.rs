@@ -98,7 +98,7 @@ impl Engine {
     /// function settings are read too, for its `function_timeout`.
     pub async fn fetch_action(&self, id: &str) -> Result<ActionInfo, Error> {
         let query = ActionQuery {
-            ids: vec![id.to_string()],
+            ids: Some(vec![id.to_string()]),
             include_config: true,
             ..ActionQuery::default()
         };

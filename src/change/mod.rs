@@ -58,6 +58,21 @@ pub struct ActionInfo {
     pub function_timeout: Option<i64>,
 }
 
+impl ActionInfo {
+    /// A standard action with no `timeoutSeconds`. Its effective timeout is the platform's default,
+    /// which is not documented and may be the maximum: unknown, so never "short". (A function data
+    /// action's unset function timeout is the documented 15 s, known; other kinds take none.)
+    pub fn timeout_unset(&self) -> bool {
+        self.kind == Kind::Standard
+            && self
+                .action
+                .config
+                .as_ref()
+                .and_then(|c| c.timeout_seconds)
+                .is_none()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Updated,

@@ -261,7 +261,7 @@ impl Engine {
         let mut found: HashMap<String, ActionInfo> = HashMap::new();
         for chunk in items.chunks(crate::change::verify::VERIFY_BATCH) {
             let query = ActionQuery {
-                ids: chunk.iter().map(|i| i.action_id.clone()).collect(),
+                ids: Some(chunk.iter().map(|i| i.action_id.clone()).collect()),
                 include_config: true,
                 ..ActionQuery::default()
             };

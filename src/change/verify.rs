@@ -21,7 +21,7 @@ impl Engine {
         let mut mismatches = Vec::new();
         for batch in standard.chunks(VERIFY_BATCH) {
             let query = ActionQuery {
-                ids: batch.iter().map(|c| c.id.clone()).collect(),
+                ids: Some(batch.iter().map(|c| c.id.clone()).collect()),
                 include_config: true,
                 ..ActionQuery::default()
             };

@@ -3,7 +3,8 @@
 //! Every per-action call names its action in errors (`Error::Api.action_id`). Listing fetches every
 //! page at `pageSize=100`: the first page tells how many there are, the rest are fetched
 //! concurrently (the limiter still spaces them), and `ids` filters are split into requests of at
-//! most 50 ids, the API's limit.
+//! most 50 ids, the API's limit. An `ids` filter with no (non-blank) id lists nothing and sends
+//! nothing: on the wire, no ids is no filter, which would be every action.
 
 use futures::future::try_join_all;
 use reqwest::Method;
@@ -28,7 +29,8 @@ fn action_path<'a>(id: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
 }
 
 impl Client {
-    /// Every action matching the query, all pages.
+    /// Every action matching the query, all pages. `ids: Some(empty)` is no action, without a
+    /// request.
     pub async fn list_actions(&self, query: &ActionQuery) -> Result<Vec<Action>, Error> {
         let mut params: Vec<(&'static str, String)> = Vec::new();
         if let Some(category) = &query.category {
@@ -42,14 +44,19 @@ impl Client {
         }
         params.push(("includeAuthActions", query.include_auth_actions.to_string()));
         params.push(("includeConfig", query.include_config.to_string()));
-        if query.ids.is_empty() {
+        let Some(wanted) = &query.ids else {
             return self.list_pages(&ACTIONS, &params).await;
-        }
+        };
+        // A blank id names no action; sent, it would read as no `ids=` filter at all.
         let mut ids: Vec<&str> = Vec::new();
-        for id in &query.ids {
-            if !ids.contains(&id.as_str()) {
+        for id in wanted.iter().map(String::as_str) {
+            if !id.trim().is_empty() && !ids.contains(&id) {
                 ids.push(id);
             }
+        }
+        // No ids: no actions. Sending no `ids=` would list every action instead.
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
         let chunks = ids.chunks(IDS_PER_REQUEST).map(|chunk| {
             let mut params = params.clone();

@@ -51,11 +51,15 @@ pub struct ClientOptions {
 }
 
 /// Filters for `GET /api/v2/integrations/actions`; every page is fetched (pageSize 100).
+///
+/// A filter that is `None` is not sent: no filter. `ids: Some(list)` means exactly those
+/// actions, so an empty list means none (and costs no request), never the whole org: a caller
+/// that worked out "these ids" and found none must not widen that to every action.
 #[derive(Debug, Clone, Default)]
 pub struct ActionQuery {
     pub category: Option<String>,
     pub name: Option<String>,
-    pub ids: Vec<String>,
+    pub ids: Option<Vec<String>>,
     pub secure: Option<bool>,
     pub include_auth_actions: bool,
     pub include_config: bool,

@@ -247,6 +247,23 @@ pub fn opt_string(function: &str, map: &Map, key: &str) -> R<Option<String>> {
     })
 }
 
+/// A text filter of a listing (`name`, `category`): a string, or absent/`()` for no filter. A
+/// blank one is refused: the API's `name` is a partial match, so `""` would match every action,
+/// and a filter must never widen a change to the whole org by accident.
+pub fn opt_filter(function: &str, map: &Map, key: &str) -> R<Option<String>> {
+    let value = opt_string(function, map, key)?;
+    if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        return throw(
+            "invalid.argument",
+            format!(
+                "The `{key}` option of `{function}` is empty, which would match every action. \
+                 Leave `{key}` out (or pass `()`) to mean every action, or give a {key} to match."
+            ),
+        );
+    }
+    Ok(value)
+}
+
 pub fn opt_bool(function: &str, map: &Map, key: &str) -> R<Option<bool>> {
     option(function, map, key, "true or false", |v| v.as_bool().ok())
 }
@@ -255,17 +272,31 @@ pub fn opt_int_option(function: &str, map: &Map, key: &str) -> R<Option<i64>> {
     option(function, map, key, "an integer", |v| v.as_int().ok())
 }
 
-/// A string or an array of strings (the `ids` option).
+/// A string or an array of strings or action maps (the `ids` option). A blank id is refused; an
+/// empty array is kept: it means no action.
 pub fn string_list(function: &str, key: &str, value: &Dynamic) -> R<Vec<String>> {
+    let id = |v: &Dynamic| -> R<String> {
+        let text = v.to_string();
+        if text.trim().is_empty() {
+            return throw(
+                "invalid.argument",
+                format!(
+                    "The `{key}` option of `{function}` holds an empty id, which names no action; \
+                     pass ids from `list_actions()` (e.g. `list_actions()[0].id`), or `[]` for none."
+                ),
+            );
+        }
+        Ok(text)
+    };
     if value.is_string() {
-        return Ok(vec![value.to_string()]);
+        return Ok(vec![id(value)?]);
     }
     if let Some(array) = value.read_lock::<Array>() {
         return array
             .iter()
             .map(|v| {
                 if v.is_string() {
-                    Ok(v.to_string())
+                    id(v)
                 } else {
                     action_id(v).or_else(|_| {
                         throw(

@@ -23,6 +23,10 @@ fn cell(map: &Map, key: &str) -> String {
     }
 }
 
+/// What the timeout column shows for a timeout that is absent: the action has none set, which is
+/// not "short" (the platform's default for it is not documented), so it is named, not dashed.
+pub const UNSET: &str = "unset";
+
 /// Aligned columns with a header row.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -52,14 +56,31 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out.join("\n")
 }
 
+/// The timeout column: the action's timeout, `unset` when it has none. A function data action
+/// shows its function settings' timeout, which only `fetch_action` reads (`-` when not read).
+fn timeout_cell(map: &Map) -> String {
+    let key = if cell(map, "kind") == "function" {
+        "function_timeout_seconds"
+    } else {
+        "timeout_seconds"
+    };
+    match map.get(key) {
+        None => "-".to_owned(),
+        Some(t) if t.is_unit() => UNSET.to_owned(),
+        Some(t) => t.to_string(),
+    }
+}
+
 fn action_rows(items: &[Dynamic]) -> Vec<Vec<String>> {
     items
         .iter()
         .filter_map(|v| {
             v.read_lock::<Map>().map(|m| {
-                ["id", "name", "category", "kind", "timeout_seconds"]
+                let mut row = ["id", "name", "category", "kind"]
                     .map(|k| cell(&m, k))
-                    .to_vec()
+                    .to_vec();
+                row.push(timeout_cell(&m));
+                row
             })
         })
         .collect()
@@ -176,6 +197,52 @@ mod tests {
             Dynamic::from_array(vec![change("updated"), change("updated"), change("failed")]);
         let text = value(&list).unwrap();
         assert!(text.ends_with("3 changes: 2 updated, 1 failed"), "{text}");
+    }
+
+    #[test]
+    fn only_the_timeout_column_says_unset() {
+        let action = |timeout: Dynamic| {
+            map(&[
+                ("id", "a1".into()),
+                ("name", Dynamic::UNIT),
+                ("category", "CRM".into()),
+                ("kind", "standard".into()),
+                ("timeout_seconds", timeout),
+            ])
+        };
+        let text = value(&action(Dynamic::UNIT)).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row, ["a1", "-", "CRM", "standard", "unset"], "{text}");
+        let text = value(&action(Dynamic::from(7_i64))).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row, ["a1", "-", "CRM", "standard", "7"], "{text}");
+    }
+
+    #[test]
+    fn a_function_data_action_shows_its_function_timeout_once_read() {
+        let function = |read: Option<Dynamic>| {
+            let mut pairs = vec![
+                ("id", Dynamic::from("f1")),
+                ("name", "Score".into()),
+                ("category", "Functions".into()),
+                ("kind", "function".into()),
+                ("timeout_seconds", Dynamic::UNIT),
+            ];
+            if let Some(t) = read {
+                pairs.push(("function_timeout_seconds", t));
+            }
+            let text = value(&map(&pairs)).unwrap();
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .last()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(function(None), "-");
+        assert_eq!(function(Some(Dynamic::UNIT)), "unset");
+        assert_eq!(function(Some(Dynamic::from(5_i64))), "5");
     }
 
     #[test]

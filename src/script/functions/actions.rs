@@ -39,7 +39,10 @@ pub mod action_functions {
 
     /// Lists the actions matching the options, as an array of action maps. Options (all optional):
     /// `category` (exact), `name` (partial match), `ids` (an array of ids), `secure` (bool),
-    /// `include_auth` (bool: also custom authentication actions).
+    /// `include_auth` (bool: also custom authentication actions). A filter that matches nothing
+    /// gives `[]`: `ids: []` is no action, never every action. Leave an option out (or pass `()`)
+    /// to not filter by it; an empty `name` or `category` is refused, as it would match every
+    /// action.
     ///
     /// Example: `let slow = list_actions(#{category: "CRM"}).filter(|a| a.timeout_seconds < 10);`
     #[rhai_fn(name = "list_actions", return_raw)]
@@ -52,11 +55,12 @@ pub mod action_functions {
             &["category", "name", "ids", "secure", "include_auth"],
         )?;
         let query = ActionQuery {
-            category: convert::opt_string(F, &options, "category")?,
-            name: convert::opt_string(F, &options, "name")?,
+            category: convert::opt_filter(F, &options, "category")?,
+            name: convert::opt_filter(F, &options, "name")?,
+            // `ids: []` is no action, not every action (`()` is the option left out).
             ids: match options.get("ids").filter(|v| !v.is_unit()) {
-                Some(v) => convert::string_list(F, "ids", v)?,
-                None => Vec::new(),
+                Some(v) => Some(convert::string_list(F, "ids", v)?),
+                None => None,
             },
             secure: convert::opt_bool(F, &options, "secure")?,
             include_auth_actions: convert::opt_bool(F, &options, "include_auth")?.unwrap_or(false),

@@ -61,7 +61,7 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change
     let mut failed = Vec::new();
     for chunk in missing_ids.chunks(50) {
         let query = ActionQuery {
-            ids: chunk.to_vec(),
+            ids: Some(chunk.to_vec()),
             include_auth_actions: true,
             include_config: true,
             ..ActionQuery::default()

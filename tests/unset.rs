@@ -1,0 +1,354 @@
+//! Unset timeouts are not short: the platform's default for an action with no `timeoutSeconds`
+//! is not documented and may be the maximum. They are shown as `unset`, left alone by bulk
+//! changes by filter unless asked for, and reported. Through the real binary against a sandbox.
+
+use std::collections::HashMap;
+use std::process::Output;
+
+use dactl::sandbox::SandboxOptions;
+use serde_json::Value;
+
+use crate::support::{Org, stderr, stdout};
+
+/// The hand-written seed org, with a rate limit that does not slow tests down.
+fn seed() -> Org {
+    Org::start(SandboxOptions {
+        rate_limit: 100_000,
+        ..SandboxOptions::default()
+    })
+}
+
+/// `dactl` against `org`, allowed as many requests a minute as the org, journal in a temp dir.
+fn dactl(org: &Org, args: &[&str]) -> Output {
+    let journal = std::env::temp_dir().join(format!(
+        "dactl-unset-{}-{}.jsonl",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let mut all = vec!["--rate", "100000", "--journal", journal.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let output = org.dactl(&all);
+    let _ = std::fs::remove_file(journal);
+    output
+}
+
+fn assert_code(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+fn timeout(action: &Value) -> Option<i64> {
+    action["config"]["timeoutSeconds"].as_i64()
+}
+
+/// The cells of a table row (columns are at least two spaces apart).
+fn cells(line: &str) -> Vec<&str> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+#[test]
+fn actions_list_and_eval_tables_show_unset_not_a_dash() {
+    let org = seed();
+    let stored: HashMap<String, Option<i64>> = org
+        .actions()
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap().to_owned(), timeout(a)))
+        .collect();
+    assert!(
+        stored.values().any(Option::is_none),
+        "the seed org has unset actions"
+    );
+    let list = dactl(&org, &["actions", "list", "--kind", "standard"]);
+    assert_code(&list, 0);
+    let eval = dactl(
+        &org,
+        &["eval", "list_actions().filter(|a| a.kind == \"standard\")"],
+    );
+    assert_code(&eval, 0);
+    for (what, text) in [("actions list", stdout(&list)), ("eval", stdout(&eval))] {
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .map(cells)
+            .filter(|c| c.len() == 5)
+            .collect();
+        assert!(rows.len() > 20, "{what}: {text}");
+        for row in rows {
+            let expected = stored[row[0]].map_or("unset".to_owned(), |t| t.to_string());
+            assert_eq!(row[4], expected, "{what}: {row:?}");
+        }
+    }
+}
+
+const RAISE: &str = "scripts/raise-timeouts.rhai";
+
+/// Kinds by id, from `dactl actions list --json`.
+fn kinds(org: &Org) -> HashMap<String, String> {
+    let list = dactl(org, &["--json", "actions", "list"]);
+    assert_code(&list, 0);
+    let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    all.iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_owned(),
+                a["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Ids of the standard actions in `actions` that `keep` the timeout of.
+fn standard(
+    actions: &[Value],
+    kinds: &HashMap<String, String>,
+    keep: impl Fn(Option<i64>) -> bool,
+) -> Vec<String> {
+    let mut ids: Vec<String> = actions
+        .iter()
+        .filter(|a| kinds[a["id"].as_str().unwrap()] == "standard" && keep(timeout(a)))
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Ids whose stored action differs between the two snapshots.
+fn changed(before: &[Value], after: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = crate::support::diff(before, after)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn the_raise_script_leaves_unset_actions_alone_unless_asked_and_says_so() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let before = org.actions();
+    let unset = standard(&before, &kinds, |t| t.is_none());
+    let low = standard(&before, &kinds, |t| t.is_some_and(|t| t < 30));
+    assert!(unset.len() > 1 && !low.is_empty());
+
+    let out = dactl(&org, &["run", RAISE, "--arg", "target=30"]);
+    assert_code(&out, 0);
+    let middle = org.actions();
+    // Exactly the set ones below 30 changed, each to 30; no unset one was touched.
+    assert_eq!(changed(&before, &middle), low);
+    for id in &low {
+        let now = middle.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        assert_eq!(timeout(now), Some(30), "{id}");
+    }
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{} actions have no timeout set and were left alone",
+            unset.len()
+        )) && text.contains("not documented")
+            && text.contains("--arg unset=set"),
+        "{text}"
+    );
+
+    // Asked for, they are set too; nothing else changes, and the count is not printed.
+    let out = dactl(
+        &org,
+        &["run", RAISE, "--arg", "target=30", "--arg", "unset=set"],
+    );
+    assert_code(&out, 0);
+    let after = org.actions();
+    assert_eq!(changed(&middle, &after), unset);
+    for id in &unset {
+        let now = after.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        assert_eq!(timeout(now), Some(30), "{id}");
+    }
+    assert!(!stdout(&out).contains("left alone"), "{}", stdout(&out));
+}
+
+#[test]
+fn the_raise_script_refuses_an_unknown_unset_value_before_any_write() {
+    let org = seed();
+    let before = org.actions();
+    for value in ["bogus", "", "yes"] {
+        let arg = format!("unset={value}");
+        let out = dactl(&org, &["run", RAISE, "--arg", &arg]);
+        assert_code(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("`--arg {arg}`")) && err.contains("`--arg unset=set`"),
+            "{err}"
+        );
+    }
+    assert_eq!(org.writes(), 0);
+    assert!(crate::support::diff(&before, &org.actions()).is_empty());
+}
+
+/// The JSON report's change for `id`.
+fn change_of<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no change for {id} in {report}"))
+}
+
+fn report(output: &Output) -> Value {
+    let text = stdout(output);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn set_timeout_by_category_leaves_unset_actions_alone_unless_include_unset() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let before = org.actions();
+    // A category of standard actions (no function ones: 41 s is too long for those) with both
+    // unset timeouts and set ones.
+    let category_of = |a: &Value| a["category"].as_str().unwrap().to_owned();
+    let category = before
+        .iter()
+        .map(category_of)
+        .find(|c| {
+            let of = |a: &&Value| category_of(a) == *c;
+            let ours: Vec<&Value> = before.iter().filter(of).collect();
+            ours.iter().all(|a| {
+                kinds.get(a["id"].as_str().unwrap()).map(String::as_str) != Some("function")
+            }) && ours
+                .iter()
+                .any(|a| timeout(a).is_none() && kinds[a["id"].as_str().unwrap()] == "standard")
+                && ours
+                    .iter()
+                    .any(|a| timeout(a).is_some() && kinds[a["id"].as_str().unwrap()] == "standard")
+        })
+        .expect("the seed org has a category with unset and set standard actions");
+    let ours: Vec<Value> = before
+        .iter()
+        .filter(|a| category_of(a) == category)
+        .cloned()
+        .collect();
+    let unset = standard(&ours, &kinds, |t| t.is_none());
+    let set = standard(&ours, &kinds, |t| t.is_some());
+
+    // A dry run plans the set ones and lists the unset ones as skipped, with the way to include them.
+    let dry = dactl(
+        &org,
+        &[
+            "--dry-run",
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "41",
+        ],
+    );
+    assert_code(&dry, 0);
+    assert!(
+        stderr(&dry).contains("`--include-unset`"),
+        "{}",
+        stderr(&dry)
+    );
+    assert_eq!(org.writes(), 0);
+
+    let out = dactl(
+        &org,
+        &[
+            "--json",
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "41",
+        ],
+    );
+    assert_code(&out, 0);
+    let json = report(&out);
+    for id in &unset {
+        let change = change_of(&json, id);
+        assert_eq!(change["status"], "skipped", "{change}");
+        let reason = change["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("not documented") && reason.contains("`--include-unset`"),
+            "{reason}"
+        );
+    }
+    let middle = org.actions();
+    assert_eq!(changed(&before, &middle), set, "only the set ones changed");
+    for id in &set {
+        assert_eq!(timeout(&org.action(id)), Some(41), "{id}");
+    }
+
+    let out = dactl(
+        &org,
+        &[
+            "actions",
+            "set-timeout",
+            "--category",
+            &category,
+            "--include-unset",
+            "41",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(
+        changed(&middle, &org.actions()),
+        unset,
+        "now the unset ones"
+    );
+    for id in &unset {
+        assert_eq!(timeout(&org.action(id)), Some(41), "{id}");
+    }
+}
+
+#[test]
+fn set_timeout_by_id_changes_an_unset_action_as_asked() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let unset = standard(&org.actions(), &kinds, |t| t.is_none());
+    let id = unset[0].as_str();
+    // `--include-unset` means nothing with ids: refused rather than ignored, before any request.
+    let out = dactl(
+        &org,
+        &["actions", "set-timeout", "--include-unset", id, "42"],
+    );
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("`--include-unset`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(org.writes(), 0);
+
+    let out = dactl(&org, &["actions", "set-timeout", id, "42"]);
+    assert_code(&out, 0);
+    assert_eq!(timeout(&org.action(id)), Some(42));
+}
+
+#[test]
+fn the_quick_start_still_changes_actions_on_the_sandbox_org() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let command = "--sandbox run scripts/raise-timeouts.rhai --arg target=30";
+    assert!(readme.contains(command), "the README's quick start changed");
+    let journal = std::env::temp_dir().join(format!("dactl-quick-{}.jsonl", std::process::id()));
+    let out = crate::support::dactl_cmd()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--json", "--journal", journal.to_str().unwrap()])
+        .args(command.split(' '))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(journal);
+    assert_code(&out, 0);
+    let json = report(&out);
+    assert!(json["counts"]["updated"].as_u64().unwrap() > 5, "{json}");
+    assert!(stdout(&out).contains("left alone"), "{}", stdout(&out));
+}
