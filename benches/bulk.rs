@@ -259,6 +259,7 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
         Connection::Sandbox(spec.sandbox()),
         SessionOptions {
             dry_run: false,
+            canary: true,
             journal: Some(dir.join(format!("{}.jsonl", spec.label.replace(' ', "-")))),
             rate_per_minute: spec.rate_per_minute,
             concurrency: spec.concurrency,

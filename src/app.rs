@@ -98,13 +98,18 @@ fn after_script(global: &GlobalArgs, session: &Session) -> u8 {
     if global.json {
         let changes = session.changes();
         let report = Report { changes: &changes };
-        session.printer().data(
-            &report
-                .to_json(session.journal_path().as_deref())
-                .to_string(),
-        );
+        let json = with_canary(report.to_json(session.journal_path().as_deref()), session);
+        session.printer().data(&json.to_string());
     }
     code
+}
+
+/// A JSON report with the run's canary (`null` when there was none).
+fn with_canary(mut json: serde_json::Value, session: &Session) -> serde_json::Value {
+    json["canary"] = session
+        .canary()
+        .map_or(serde_json::Value::Null, |c| c.to_json());
+    json
 }
 
 fn save_plan(session: &Session, path: &std::path::Path) -> u8 {
@@ -169,12 +174,16 @@ fn bulk(
     if !changes.is_empty() {
         printer.info(&report.to_string());
     }
+    if let Some(canary) = session.canary() {
+        printer.info(&canary.to_string());
+    }
     let journal = session.journal_path();
     if let Some(path) = &journal {
         printer.info(&format!("journal: {}", path.display()));
     }
     if global.json {
-        printer.data(&report.to_json(journal.as_deref()).to_string());
+        let json = with_canary(report.to_json(journal.as_deref()), session);
+        printer.data(&json.to_string());
     }
     let mut code = SUCCESS;
     if let Some(path) = &global.plan_out {
@@ -467,6 +476,7 @@ fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
     let options = SessionOptions {
         // A plan is made by a dry run.
         dry_run: global.dry_run || global.plan_out.is_some(),
+        canary: !global.no_canary,
         journal: global.journal.clone(),
         rate_per_minute: global.rate,
         concurrency: global.concurrency as usize,

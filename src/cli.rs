@@ -66,6 +66,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub dry_run: bool,
 
+    /// Skip the canary: by default the run's first write goes alone and is read back whole
+    /// (template text included) before any other; anything but its timeout changed stops the run
+    /// and puts it back.
+    #[arg(long, global = true)]
+    pub no_canary: bool,
+
     /// Journal file for this run (default: under the XDG state dir, dactl/journal/).
     #[arg(long, global = true, value_name = "PATH")]
     pub journal: Option<PathBuf>,

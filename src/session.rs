@@ -37,6 +37,9 @@ pub enum Connection {
 
 pub struct SessionOptions {
     pub dry_run: bool,
+    /// Write the run's first action alone and read it back whole before any other (the canary;
+    /// `--no-canary` turns it off).
+    pub canary: bool,
     /// Journal file; `None`: the default under the XDG state dir.
     pub journal: Option<PathBuf>,
     /// Requests per minute for the whole process. With `Connection::Remote` this wins over the
@@ -57,6 +60,7 @@ impl Default for SessionOptions {
     fn default() -> Self {
         SessionOptions {
             dry_run: false,
+            canary: true,
             journal: None,
             rate_per_minute: 300,
             concurrency: 8,
@@ -150,9 +154,13 @@ impl Session {
             let _guard = runtime.enter();
             Self::build_engine(
                 client_options,
-                options.dry_run,
-                options.journal,
-                concurrency,
+                EngineOptions {
+                    dry_run: options.dry_run,
+                    canary: options.canary,
+                    journal: options.journal,
+                    concurrency,
+                    ..EngineOptions::default()
+                },
             )?
         };
         Ok(Session {
@@ -184,20 +192,10 @@ impl Session {
 
     fn build_engine(
         client_options: ClientOptions,
-        dry_run: bool,
-        journal: Option<PathBuf>,
-        concurrency: usize,
+        options: EngineOptions,
     ) -> Result<Engine, SessionError> {
         let client = Client::new(client_options).map_err(|e| SessionError(e.to_string()))?;
-        Ok(Engine::new(
-            client,
-            EngineOptions {
-                dry_run,
-                journal,
-                concurrency,
-                ..EngineOptions::default()
-            },
-        ))
+        Ok(Engine::new(client, options))
     }
 
     /// Reconnects with other settings (the script's `auth(#{...})`). The dry-run switch, the
@@ -205,6 +203,7 @@ impl Session {
     pub fn reconnect(&mut self, settings: Settings) -> Result<(), SessionError> {
         let options = SessionOptions {
             dry_run: self.dry_run(),
+            canary: true,
             journal: None,
             rate_per_minute: self.rate_per_minute,
             concurrency: self.concurrency,
@@ -486,6 +485,16 @@ impl Session {
             reason: None,
         };
         Ok(self.verify(&[change])?.ok)
+    }
+
+    /// How the run's canary went, once its first write was checked.
+    pub fn canary(&self) -> Option<crate::change::Canary> {
+        self.engine.canary()
+    }
+
+    /// Why the run stopped writing, when it did.
+    pub fn halted(&self) -> Option<String> {
+        self.engine.halted()
     }
 
     /// The journal of this session, once anything was written.

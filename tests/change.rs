@@ -170,7 +170,8 @@ fn function_actions_get_their_function_timeout_through_a_draft() {
 
 #[test]
 fn a_conflicting_edit_is_kept_and_the_timeout_still_set() {
-    let run = Run::seed();
+    // Without the canary, whose fresh read would see the edit before writing (next test).
+    let run = Run::seed_without_canary();
     let info = run.of_kind(Kind::Standard).remove(0);
     let id = info.action.id.clone();
     let target = other_timeout(&info);
@@ -204,8 +205,37 @@ fn a_conflicting_edit_is_kept_and_the_timeout_still_set() {
 }
 
 #[test]
-fn a_conflict_onto_the_target_is_unchanged() {
+fn the_canary_decides_again_on_an_action_edited_after_the_listing() {
     let run = Run::seed();
+    let info = run.of_kind(Kind::Standard).remove(0);
+    let id = info.action.id.clone();
+    let target = other_timeout(&info);
+    let mut seen: Vec<Option<i64>> = Vec::new();
+    let mut decide = |a: &ActionInfo| {
+        if seen.is_empty() {
+            run.edit(&a.action.id);
+        }
+        seen.push(a.action.version);
+        Ok(Some(target))
+    };
+    let changes = run.session.update_timeouts(vec![info], &mut decide);
+    assert_eq!(changes[0].status, Status::Updated, "{:?}", changes[0]);
+    // The canary read the action fresh, saw it had moved on, and asked again before writing:
+    // one PATCH, no conflict, the edit kept.
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1], seen[0].map(|v| v + 1));
+    assert_eq!(run.count(|m, r| m == "PATCH" && r.contains("/actions/")), 1);
+    let after = run.stored_action(&id);
+    assert!(
+        after["name"].as_str().unwrap().ends_with(" (edited)"),
+        "{after}"
+    );
+    assert_eq!(after["config"]["timeoutSeconds"], target.0);
+}
+
+#[test]
+fn a_conflict_onto_the_target_is_unchanged() {
+    let run = Run::seed_without_canary();
     let info = run.of_kind(Kind::Standard).remove(0);
     let target = other_timeout(&info);
     // Someone else sets the very timeout: the fresh action already has it, nothing more to do.
@@ -228,8 +258,9 @@ fn a_conflict_onto_the_target_is_unchanged() {
 
 #[test]
 fn the_journal_is_written_before_each_write() {
-    let run = Run::seed();
+    let run = Run::seed_without_canary();
     let info = run.of_kind(Kind::Standard).remove(0);
+    let stored = run.stored_action(&info.action.id);
     let target = other_timeout(&info);
     let change = run.session.update_timeout(info.clone(), target);
     assert_eq!(change.status, Status::Updated);
@@ -241,9 +272,21 @@ fn the_journal_is_written_before_each_write() {
     assert_eq!(intent["version"], info.action.version.unwrap());
     assert_eq!(intent["intended_timeout"], target.0);
     assert_eq!(intent["run_id"], run.session.run_id());
+    // The action as it was read, with the text of the templates its config named by URI: what
+    // it takes to put it back exactly.
+    let mut expected = info.action.clone();
+    let config = expected.config.as_mut().unwrap();
+    config.request.as_mut().unwrap().insert(
+        "requestTemplate".into(),
+        stored["config"]["request"]["requestTemplate"].clone(),
+    );
+    config.response.as_mut().unwrap().insert(
+        "successTemplate".into(),
+        stored["config"]["response"]["successTemplate"].clone(),
+    );
     assert_eq!(
         serde_json::from_value::<dactl::genesys::models::Action>(intent["action"].clone()).unwrap(),
-        info.action
+        expected
     );
     assert_eq!(lines[1]["kind"], "outcome");
     assert_eq!(lines[1]["status"], "updated");

@@ -1289,7 +1289,10 @@ async fn stats_count_requests_by_route_template_and_reset() {
         .json()
         .await
         .unwrap();
-    assert_eq!(stats, json!({"requests": [], "tokens": {}}));
+    assert_eq!(
+        stats,
+        json!({"requests": [], "tokens": {}, "peak_in_flight": 0})
+    );
 }
 
 #[tokio::test]

@@ -32,8 +32,7 @@ pub fn session(dry_run: bool) -> Session {
         journal: Some(temp_dir("journal").join("journal.jsonl")),
         rate_per_minute: 6000,
         concurrency: 8,
-        printer: Printer::default(),
-        request_timeout: None,
+        ..SessionOptions::default()
     };
     Session::connect(
         Connection::Sandbox(SandboxOptions {
@@ -61,8 +60,7 @@ fn org_host(org: &Org, dry_run: bool) -> Host {
         journal: Some(temp_dir("journal").join("journal.jsonl")),
         rate_per_minute: 6000,
         concurrency: 8,
-        printer: Printer::default(),
-        request_timeout: None,
+        ..SessionOptions::default()
     };
     let session =
         Session::connect(Connection::Remote(settings), options).expect("connects to the org");

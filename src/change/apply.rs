@@ -1,18 +1,24 @@
-//! The safe read-modify-write of timeouts, for one action and for many at once.
+//! The safe read-modify-write of timeouts, for one action and for many at once, and the two
+//! reasons a run stops writing.
 //!
 //! For a standard action (see `../shared/genesys-api.md`, "Changing a timeout safely"):
 //! 1. use the config read with `includeConfig=true` (the listing's; read it only if missing);
 //! 2. already at the target: `Unchanged`, no request; dry run: `Planned`, no request;
 //! 3. fill in template text the config names only by URI (`/templates/{file}`);
-//! 4. journal the intent (on disk before the request), then PATCH `{name, category, version,
-//!    config}` with the whole config and only `timeoutSeconds` changed;
+//! 4. journal the intent (the action as read, template text included, on disk before the
+//!    request), then PATCH `{name, category, version, config}` with the whole config and only
+//!    `timeoutSeconds` changed;
 //! 5. on a version conflict, or an error that leaves the outcome unknown (dropped connection,
 //!    timeout, a gateway's 5xx), re-read: if the action is what was sent (timeout, name,
 //!    category) at the next version, the write landed (`Updated`, no second write); otherwise the
 //!    fresh action goes back to the caller to be decided again (bounded, see `run_rounds`).
 //!
-//! Function data actions get their function settings' timeout (1..=15) through a draft: create
-//! it, put the draft's function settings with only `timeoutSeconds` changed, validate, publish.
+//! Function data actions go through a draft: see `function`.
+//!
+//! A run stops writing (every later change `NotAttempted`, with the reason) when:
+//! - an error would repeat for every action: a 403 (a missing permission) or a 401 that survived
+//!   a fresh token, on a write or on the reads a write needs;
+//! - the canary, the run's first write, changed more than its timeout (see `canary`).
 //!
 //! Deciding is the caller's: `run_rounds` calls a synchronous `decide` (a Rhai closure must not
 //! run inside async tasks), hands the decided actions to an async runner (`Engine::apply`), and
@@ -23,13 +29,14 @@ use futures::StreamExt;
 use crate::change::journal::Intent;
 use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
 use crate::genesys::Error;
-use crate::genesys::models::{Action, ActionConfig, UpdateActionInput};
+use crate::genesys::models::{Action, UpdateActionInput};
 
 /// A decided change, ready to apply.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub info: ActionInfo,
-    pub target: Timeout,
+    /// The timeout to write; `None` removes it (undo of a timeout that was unset).
+    pub target: Option<Timeout>,
 }
 
 /// How applying one planned change ended.
@@ -44,7 +51,7 @@ pub enum Outcome {
     },
 }
 
-fn change(
+pub(crate) fn change(
     info: &ActionInfo,
     before: Option<i64>,
     after: Option<i64>,
@@ -85,18 +92,10 @@ pub fn refusal(kind: Kind) -> Option<&'static str> {
     }
 }
 
-/// Tries at creating or publishing a draft when the failure was passing.
-const DRAFT_ATTEMPTS: u32 = 4;
-
-/// Names the step of the draft workflow an error came from.
-fn step(what: &'static str) -> impl Fn(Error) -> (Error, String) {
-    move |e| (e, what.to_string())
-}
-
-/// The last path segment of a template URI: `requesttemplate.vm`.
-fn template_file(uri: &str) -> &str {
-    let path = uri.split(['?', '#']).next().unwrap_or(uri);
-    path.rsplit('/').next().unwrap_or(path)
+/// An error that will be the same for every action of the run: a missing permission, or
+/// credentials refused even after a fresh token (the client re-mints once on a 401).
+fn repeats_for_every_action(error: &Error) -> bool {
+    matches!(error.status(), Some(401 | 403)) && !matches!(error, Error::RetryAfterTooLong { .. })
 }
 
 /// A write that ended this way may or may not have happened: the connection dropped or timed
@@ -115,9 +114,44 @@ fn landed(fresh: &Action, sent: &UpdateActionInput, target: Option<Timeout>) -> 
 }
 
 impl Engine {
-    /// The outcomes that need no write: already there (`same`), planned (dry run), or interrupted
-    /// before the write started. `None`: go on and write.
-    fn settled_without_a_write(
+    /// Why the run stopped writing, once it has.
+    pub fn halted(&self) -> Option<String> {
+        self.halt.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Stops every later write of the run (the first reason given stays).
+    pub(crate) fn halt(&self, reason: String) {
+        let mut halt = self.halt.lock().unwrap_or_else(|e| e.into_inner());
+        if halt.is_none() {
+            *halt = Some(reason);
+        }
+    }
+
+    /// `NotAttempted`, once the run stopped writing.
+    pub(crate) fn halted_outcome(&self, info: &ActionInfo) -> Option<Outcome> {
+        self.halted()
+            .map(|reason| Outcome::Done(not_done(info, Status::NotAttempted, reason)))
+    }
+
+    /// Stops the run when `error` would repeat for every action.
+    pub(crate) fn note_error(&self, error: &Error) {
+        if repeats_for_every_action(error) {
+            self.halt(format!(
+                "not attempted: an earlier request failed in a way that would repeat for every \
+                 action, so the run stopped: {error}"
+            ));
+        }
+    }
+
+    /// A failed change for `error` (and the run stopped, when the error would repeat).
+    pub(crate) fn failed(&self, info: &ActionInfo, error: Error) -> Change {
+        self.note_error(&error);
+        not_done(info, Status::Failed, error.to_string())
+    }
+
+    /// The outcomes that need no write: already there (`same`), planned (dry run), interrupted
+    /// before the write started, or the run stopped writing. `None`: go on and write.
+    pub(crate) fn settled_without_a_write(
         &self,
         info: &ActionInfo,
         before: Option<i64>,
@@ -149,56 +183,66 @@ impl Engine {
                 "interrupted before this write started",
             )));
         }
-        None
+        self.halted_outcome(info)
     }
 
-    /// Applies decided changes concurrently (at most `concurrency` at once); results in input order.
+    /// Applies decided changes (see `apply_observed`); results in input order.
     pub async fn apply(&self, planned: Vec<Planned>) -> Vec<Outcome> {
         self.apply_observed(planned, &|_| {}).await
     }
 
-    /// `apply`, calling `observe` as each change ends (for a progress bar).
+    /// Applies decided changes: the run's canary first and alone (see `canary`), then the rest
+    /// concurrently (at most `concurrency` at once); calls `observe` as each change ends (for a
+    /// progress bar). Results in input order.
     pub async fn apply_observed(
         &self,
         planned: Vec<Planned>,
         observe: &(dyn Fn(&Outcome) + Sync),
     ) -> Vec<Outcome> {
-        let mut results: Vec<(usize, Outcome)> =
-            futures::stream::iter(planned.into_iter().enumerate())
-                .map(|(index, p)| async move {
-                    let outcome = self.apply_one(p).await;
-                    observe(&outcome);
-                    (index, outcome)
-                })
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
-        results.sort_by_key(|(index, _)| *index);
-        results.into_iter().map(|(_, outcome)| outcome).collect()
+        let mut slots: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
+        let mut results: Vec<Option<Outcome>> = vec![None; slots.len()];
+        for index in self.canary_candidates(&slots) {
+            if !self.canary_pending() {
+                break;
+            }
+            if let Some(planned) = slots[index].take() {
+                let outcome = self.apply_canary(planned).await;
+                observe(&outcome);
+                results[index] = Some(outcome);
+            }
+        }
+        let rest = slots
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, p)| p.map(|p| (index, p)));
+        let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(rest)
+            .map(|(index, p)| async move {
+                let outcome = self.apply_one(p).await;
+                observe(&outcome);
+                (index, outcome)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for (index, outcome) in outcomes {
+            results[index] = Some(outcome);
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every planned change has an outcome"))
+            .collect()
     }
 
-    /// Applies one decided change.
+    /// Applies one decided change, with the same safety whatever its target: journaled first,
+    /// conflicts and unknown outcomes re-read. (Undo writes through this too.)
     pub async fn apply_one(&self, planned: Planned) -> Outcome {
         let Planned { info, target } = planned;
         if let Some(reason) = refusal(info.kind) {
             return Outcome::Done(not_done(&info, Status::Skipped, reason));
         }
         match info.kind {
-            Kind::Function => self.apply_function(info, Some(target)).await,
-            _ => self.apply_standard(info, Some(target)).await,
-        }
-    }
-
-    /// Puts one action back to `to` (`None`: no timeout at all, the field removed), with the same
-    /// safety as `apply_one`: journaled first, conflicts and unknown outcomes re-read. This is
-    /// what `undo` writes.
-    pub async fn restore_one(&self, info: ActionInfo, to: Option<Timeout>) -> Outcome {
-        if let Some(reason) = refusal(info.kind) {
-            return Outcome::Done(not_done(&info, Status::Skipped, reason));
-        }
-        match info.kind {
-            Kind::Function => self.apply_function(info, to).await,
-            _ => self.apply_standard(info, to).await,
+            Kind::Function => self.apply_function(info, target).await,
+            _ => self.apply_standard(info, target).await,
         }
     }
 
@@ -206,10 +250,13 @@ impl Engine {
     async fn apply_standard(&self, mut info: ActionInfo, target: Option<Timeout>) -> Outcome {
         let id = info.action.id.clone();
         if info.action.config.is_none() {
+            if let Some(halted) = self.halted_outcome(&info) {
+                return halted;
+            }
             // Never build a config from a read without it: that would drop the templates.
             match self.client.get_action(&id, true).await {
                 Ok(action) => info.action = action,
-                Err(e) => return Outcome::Done(not_done(&info, Status::Failed, e.to_string())),
+                Err(e) => return Outcome::Done(self.failed(&info, e)),
             }
         }
         let before = before_of(&info);
@@ -225,13 +272,17 @@ impl Engine {
             ));
         };
         let mut config = info.action.config.clone().unwrap_or_default();
-        if let Err(e) = self.fill_templates(&id, &mut config).await {
+        if let Err(e) = self.fill_templates(&id, &mut config, false).await {
+            self.note_error(&e);
             return Outcome::Done(not_done(
                 &info,
                 Status::Failed,
                 format!("could not read the action's template text, so nothing was written: {e}"),
             ));
         }
+        // The journal keeps the action as it was, template text included: enough to put it back.
+        let mut as_read = info.action.clone();
+        as_read.config = Some(config.clone());
         config.timeout_seconds = after;
         let body = UpdateActionInput {
             name: info.action.name.clone(),
@@ -240,7 +291,7 @@ impl Engine {
             version,
         };
         let intent = Intent {
-            action: &info.action,
+            action: &as_read,
             intended_timeout: target.map(|t| t.0),
             target: "action",
             function_before: None,
@@ -284,182 +335,20 @@ impl Engine {
             }
             Err(e) => {
                 self.record(&id, "failed", None, Some(&e.to_string()));
-                Outcome::Done(not_done(&info, Status::Failed, e.to_string()))
+                Outcome::Done(self.failed(&info, e))
             }
         }
-    }
-
-    /// Puts the text of templates named only by URI into the config, so the PATCH carries them.
-    async fn fill_templates(&self, id: &str, config: &mut ActionConfig) -> Result<(), Error> {
-        if let Some(uri) = config.request_template_uri_only() {
-            let text = self.client.get_template(id, template_file(&uri)).await?;
-            config
-                .request
-                .get_or_insert_default()
-                .insert("requestTemplate".into(), text.into());
-        }
-        if let Some(uri) = config.success_template_uri_only() {
-            let text = self.client.get_template(id, template_file(&uri)).await?;
-            config
-                .response
-                .get_or_insert_default()
-                .insert("successTemplate".into(), text.into());
-        }
-        Ok(())
-    }
-
-    /// Writes the function settings' timeout (`None`: unset, the default 15 s).
-    async fn apply_function(&self, mut info: ActionInfo, target: Option<Timeout>) -> Outcome {
-        let id = info.action.id.clone();
-        if let Some(Err(e)) = target.map(|t| t.check_function()) {
-            return Outcome::Done(not_done(&info, Status::Failed, e.message));
-        }
-        if info.function_timeout.is_none() {
-            match self.function_timeout(&id).await {
-                Ok(timeout) => info.function_timeout = timeout,
-                Err(e) => return Outcome::Done(not_done(&info, Status::Failed, e.to_string())),
-            }
-        }
-        let before = info.function_timeout;
-        let after = target.map(|t| i64::from(t.0));
-        // Unset means the documented default, 15 s.
-        let same = before.unwrap_or(15) == after.unwrap_or(15);
-        if let Some(settled) = self.settled_without_a_write(&info, before, after, same) {
-            return settled;
-        }
-        let intent = Intent {
-            action: &info.action,
-            intended_timeout: target.map(|t| t.0),
-            target: "function",
-            function_before: before,
-        };
-        if let Err(e) = self.journal.intent(&intent) {
-            return Outcome::Done(not_done(&info, Status::Failed, e.to_string()));
-        }
-        match self.publish_function_timeout(&id, target).await {
-            Ok(new_version) => {
-                self.record(&id, "updated", new_version, None);
-                Outcome::Done(change(&info, before, after, Status::Updated, None))
-            }
-            Err((e, step)) if e.is_version_conflict() => {
-                self.record(&id, "conflict", None, Some(&e.to_string()));
-                match self.client.get_action(&id, true).await {
-                    Ok(fresh) => Outcome::Redecide {
-                        info: Box::new(ActionInfo {
-                            action: fresh,
-                            kind: Kind::Function,
-                            function_timeout: None,
-                        }),
-                        reason: format!("{step}: {e}"),
-                    },
-                    Err(read) => Outcome::Done(not_done(
-                        &info,
-                        Status::Failed,
-                        format!("{step}: {e}; re-reading failed: {read}"),
-                    )),
-                }
-            }
-            Err((e, step)) => {
-                let reason = format!("{step}: {e}");
-                self.record(&id, "failed", None, Some(&reason));
-                Outcome::Done(not_done(&info, Status::Failed, reason))
-            }
-        }
-    }
-
-    /// Draft, function settings, validation, publish. The error names the step that failed.
-    async fn publish_function_timeout(
-        &self,
-        id: &str,
-        target: Option<Timeout>,
-    ) -> Result<Option<i64>, (Error, String)> {
-        let draft = self.obtain_draft(id).await?;
-        let settings = self
-            .client
-            .get_draft_function(id)
-            .await
-            .map_err(step("reading the draft's function settings failed"))?;
-        // Keep every other field of the function (handler, runtime, zip id, ...).
-        let mut function = settings.function.unwrap_or_default();
-        function.timeout_seconds = target.map(|t| i64::from(t.0));
-        self.client
-            .put_draft_function(id, &function)
-            .await
-            .map_err(step("writing the draft's function settings failed"))?;
-        let validation = self
-            .client
-            .validate_draft(id)
-            .await
-            .map_err(step("validating the draft failed"))?;
-        if !validation.valid {
-            let errors = serde_json::to_string(&validation.errors).unwrap_or_default();
-            let error = Error::Api {
-                status: 400,
-                code: "invalid.draft".into(),
-                message: format!("the draft did not validate: {errors}"),
-                correlation_id: None,
-                action_id: Some(id.to_string()),
-            };
-            return Err((error, "the draft is left unpublished".into()));
-        }
-        let version = draft.version.unwrap_or(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let error = match self.client.publish_draft(id, version).await {
-                Ok(published) => return Ok(published.version),
-                Err(e) => e,
-            };
-            // A publish whose answer was lost may have happened: the published settings tell.
-            if let Ok(now) = self.function_timeout(id).await
-                && now.unwrap_or(15) == target.map_or(15, |t| i64::from(t.0))
-            {
-                return Ok(None);
-            }
-            if attempt >= DRAFT_ATTEMPTS || !error.is_retryable() || error.is_version_conflict() {
-                return Err((error, "publishing the draft failed".into()));
-            }
-        }
-    }
-
-    /// Creates the draft. When the create fails, a draft that exists and is still an untouched
-    /// copy of the published action is used (most likely ours, from a create whose answer was
-    /// lost); when none exists and the error was passing (connection, 5xx, 429), it tries again.
-    async fn obtain_draft(&self, id: &str) -> Result<Action, (Error, String)> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let error = match self.client.create_draft(id).await {
-                Ok(draft) => return Ok(draft),
-                Err(e) => e,
-            };
-            if let Some(draft) = self.reusable_draft(id).await {
-                return Ok(draft);
-            }
-            if attempt >= DRAFT_ATTEMPTS || !error.is_retryable() || error.is_version_conflict() {
-                let step =
-                    "creating a draft failed (an unpublished draft with other changes may exist)";
-                return Err((error, step.into()));
-            }
-        }
-    }
-
-    /// A draft that is an untouched copy of the published action (same name, category and
-    /// function settings). A draft with other changes is someone else's work and is left alone.
-    async fn reusable_draft(&self, id: &str) -> Option<Action> {
-        let draft = self.client.get_draft(id, false).await.ok()?;
-        let published = self.client.get_action(id, false).await.ok()?;
-        let draft_function = self.client.get_draft_function(id).await.ok()?;
-        let function = self.client.get_function(id).await.ok()?;
-        let untouched = draft.name == published.name
-            && draft.category == published.category
-            && draft_function.function == function.function;
-        untouched.then_some(draft)
     }
 
     /// Writes an outcome line. The write already happened, so a failure here cannot stop it;
     /// it is logged, and readers of the journal treat an intent without an outcome as unknown.
-    fn record(&self, id: &str, status: &str, new_version: Option<i64>, error: Option<&str>) {
+    pub(crate) fn record(
+        &self,
+        id: &str,
+        status: &str,
+        new_version: Option<i64>,
+        error: Option<&str>,
+    ) {
         if let Err(e) = self.journal.outcome(id, status, new_version, error) {
             tracing::warn!("{e}");
         }
@@ -500,7 +389,10 @@ pub fn run_rounds(
                 }
                 Ok(Some(target)) => {
                     indexes.push(index);
-                    planned.push(Planned { info, target });
+                    planned.push(Planned {
+                        info,
+                        target: Some(target),
+                    });
                 }
             }
         }
@@ -547,16 +439,6 @@ mod tests {
             kind,
             function_timeout: None,
         }
-    }
-
-    #[test]
-    fn template_file_is_the_last_segment() {
-        assert_eq!(
-            template_file("/api/v2/integrations/actions/a1/templates/requesttemplate.vm"),
-            "requesttemplate.vm"
-        );
-        assert_eq!(template_file("successtemplate.vm"), "successtemplate.vm");
-        assert_eq!(template_file("/x/templates/t.vm?x=1"), "t.vm");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
+use crate::change::canary::CanaryState;
 use crate::change::{ActionInfo, Classifier, Journal, Kind};
 use crate::genesys::{ActionQuery, Client, Error};
 
@@ -19,6 +20,8 @@ pub struct EngineOptions {
     pub concurrency: usize,
     /// Rounds of re-reading and re-deciding after version conflicts, per action.
     pub max_attempts: u32,
+    /// Write the run's first action alone and read it back whole before any other (`canary`).
+    pub canary: bool,
 }
 
 impl Default for EngineOptions {
@@ -28,6 +31,7 @@ impl Default for EngineOptions {
             journal: None,
             concurrency: 8,
             max_attempts: 5,
+            canary: true,
         }
     }
 }
@@ -41,6 +45,9 @@ pub struct Engine {
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) concurrency: usize,
     pub(crate) max_attempts: u32,
+    pub(crate) canary: Mutex<CanaryState>,
+    /// Set once the run stops writing, with the reason every later change is given.
+    pub(crate) halt: Mutex<Option<String>>,
 }
 
 impl Engine {
@@ -53,6 +60,12 @@ impl Engine {
             cancel: Arc::new(AtomicBool::new(false)),
             concurrency: options.concurrency.max(1),
             max_attempts: options.max_attempts.max(1),
+            canary: Mutex::new(if options.canary {
+                CanaryState::Pending
+            } else {
+                CanaryState::Off
+            }),
+            halt: Mutex::new(None),
         }
     }
 

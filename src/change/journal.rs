@@ -1,10 +1,13 @@
 //! The run journal: one JSON line per event, appended and flushed to disk before every write.
 //!
 //! Before a write: `{"time", "run_id", "kind": "intent", "action_id", "name", "version",
-//! "action" (the complete action JSON as read before), "intended_timeout", "target"}` where
-//! `target` is `"action"` (`config.timeoutSeconds`) or `"function"` (the function settings'
-//! timeout, then `function_before` holds its value before). After it:
+//! "action" (the complete action JSON as read before, template text included), "intended_timeout",
+//! "target"}` where `target` is `"action"` (`config.timeoutSeconds`) or `"function"` (the
+//! function settings' timeout, then `function_before` holds its value before). After it:
 //! `{"time", "run_id", "kind": "outcome", "action_id", "status", "new_version", "error"?}`.
+//! Before dactl creates a draft: `{"time", "run_id", "kind": "draft", "action_id",
+//! "published_version"}`, so that a later run can tell its own draft (left by an interrupted run)
+//! from someone else's.
 //!
 //! The intent line is on disk (`sync_data`) before the request leaves, so a crash at any moment
 //! leaves a journal that names every action that may have changed and how it was before. When
@@ -119,6 +122,48 @@ impl Journal {
             line["function_before"] = json!(intent.function_before);
         }
         self.append(&line)
+    }
+
+    /// Records that a draft of `action_id` is about to be created from its published version.
+    pub fn draft(&self, action_id: &str, published_version: i64) -> Result<(), JournalError> {
+        self.append(&json!({
+            "time": now_rfc3339(),
+            "run_id": self.run_id,
+            "kind": "draft",
+            "action_id": action_id,
+            "published_version": published_version,
+        }))
+    }
+
+    /// Whether this journal, or another in its folder (an earlier run's), records creating a
+    /// draft of `action_id` from `published_version`. Unreadable files and lines are passed over:
+    /// the answer only ever lets dactl reuse a draft, so "not found" is the safe side.
+    pub fn created_draft(&self, action_id: &str, published_version: i64) -> bool {
+        let Some(dir) = self
+            .location()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        else {
+            return false;
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return false;
+        };
+        entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .any(|text| {
+                text.lines()
+                    .filter(|line| line.contains("\"draft\""))
+                    .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                    .any(|line| {
+                        line["kind"] == "draft"
+                            && line["action_id"] == action_id
+                            && line["published_version"] == published_version
+                    })
+            })
     }
 
     /// Records how a write ended.

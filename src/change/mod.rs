@@ -5,15 +5,21 @@
 //! - `timeout`: what a user may write as a timeout, checked once.
 //! - `kind`: which actions can take a timeout, decided from listings, not a request per action.
 //! - `engine`: the `Engine` (client, classifier, journal, dry-run and cancel switches) and reads.
-//! - `apply`: the safe read-modify-write of one action and of many at once.
+//! - `apply`: the safe read-modify-write of one action and of many at once, and when a run stops
+//!   writing (an error that would repeat, a canary that failed).
+//! - `canary`: the first write of a run, read back whole and compared before any other write.
+//! - `function`: function data actions, changed through a draft that dactl itself created.
 //! - `verify`: reading changes back in batches.
 //! - `journal`: the append-only record written (and flushed) before every write.
 //! - `undo`: reading a journal back and putting the timeouts back.
 
 mod apply;
+pub mod canary;
 mod engine;
+mod function;
 mod kind;
 pub mod plan;
+mod snapshot;
 mod timeout;
 pub mod undo;
 pub mod verify;
@@ -22,9 +28,11 @@ pub mod journal;
 pub mod report;
 
 pub use apply::{Outcome, Planned, refusal, run_rounds};
+pub use canary::Canary;
 pub use engine::{Engine, EngineOptions};
 pub use journal::{Journal, JournalError};
 pub use kind::Classifier;
+pub use snapshot::{Difference, Snapshot};
 pub use timeout::{MAX_FUNCTION_SECONDS, MAX_SECONDS, Timeout, TimeoutError};
 
 use crate::genesys::models::Action;
@@ -80,10 +88,24 @@ pub enum Status {
     Planned,
     Skipped,
     Failed,
+    /// Not written because the run stopped writing first: an error that would repeat for every
+    /// action (a missing permission, credentials refused), or a first write that changed more
+    /// than its timeout.
+    NotAttempted,
 }
 
 impl Status {
-    /// `"updated"`, `"unchanged"`, `"planned"`, `"skipped"`, `"failed"`.
+    /// Every status, in the order reports list them.
+    pub const ALL: [Status; 6] = [
+        Status::Updated,
+        Status::Unchanged,
+        Status::Planned,
+        Status::Skipped,
+        Status::Failed,
+        Status::NotAttempted,
+    ];
+
+    /// `"updated"`, `"unchanged"`, `"planned"`, `"skipped"`, `"failed"`, `"not_attempted"`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Updated => "updated",
@@ -91,7 +113,13 @@ impl Status {
             Status::Planned => "planned",
             Status::Skipped => "skipped",
             Status::Failed => "failed",
+            Status::NotAttempted => "not_attempted",
         }
+    }
+
+    /// Whether a change with this status makes the run fail (exit 1).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Status::Failed | Status::NotAttempted)
     }
 }
 

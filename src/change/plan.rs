@@ -80,13 +80,15 @@ impl Plan {
                     before: change.before,
                     after,
                 }),
-                (Status::Skipped | Status::Failed, ..) => plan.skipped.push(SkippedChange {
-                    id: change.id.clone(),
-                    name: change.name.clone(),
-                    kind: change.kind.as_str().into(),
-                    status: change.status.as_str().into(),
-                    reason: change.reason.clone(),
-                }),
+                (Status::Skipped | Status::Failed | Status::NotAttempted, ..) => {
+                    plan.skipped.push(SkippedChange {
+                        id: change.id.clone(),
+                        name: change.name.clone(),
+                        kind: change.kind.as_str().into(),
+                        status: change.status.as_str().into(),
+                        reason: change.reason.clone(),
+                    })
+                }
                 _ => {}
             }
         }

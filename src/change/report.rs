@@ -16,8 +16,12 @@ impl Report<'_> {
         self.changes.iter().filter(|c| c.status == status).count()
     }
 
+    /// Changes that make the run fail: failed, and not attempted.
     pub fn failed(&self) -> usize {
-        self.count(Status::Failed)
+        self.changes
+            .iter()
+            .filter(|c| c.status.is_failure())
+            .count()
     }
 
     /// Reasons and how many changes each, for one status.
@@ -36,16 +40,10 @@ impl Report<'_> {
     /// The report as JSON: every change, the counts by status, and the journal.
     pub fn to_json(&self, journal: Option<&std::path::Path>) -> serde_json::Value {
         let changes: Vec<serde_json::Value> = self.changes.iter().map(Change::to_json).collect();
-        let counts: serde_json::Map<String, serde_json::Value> = [
-            Status::Updated,
-            Status::Unchanged,
-            Status::Planned,
-            Status::Skipped,
-            Status::Failed,
-        ]
-        .into_iter()
-        .map(|s| (s.as_str().to_owned(), self.count(s).into()))
-        .collect();
+        let counts: serde_json::Map<String, serde_json::Value> = Status::ALL
+            .into_iter()
+            .map(|s| (s.as_str().to_owned(), self.count(s).into()))
+            .collect();
         serde_json::json!({
             "changes": changes,
             "counts": counts,
@@ -104,7 +102,7 @@ impl fmt::Display for Report<'_> {
             let skipped: Vec<Vec<String>> = self
                 .changes
                 .iter()
-                .filter(|c| matches!(c.status, Status::Skipped | Status::Failed))
+                .filter(|c| matches!(c.status, Status::Skipped) || c.status.is_failure())
                 .map(|c| {
                     vec![
                         c.id.clone(),
@@ -123,18 +121,12 @@ impl fmt::Display for Report<'_> {
                 writeln!(f, "{}", table(&["id", "name", "kind", "why"], &skipped))?;
             }
         }
-        let counts: Vec<String> = [
-            Status::Updated,
-            Status::Unchanged,
-            Status::Planned,
-            Status::Skipped,
-            Status::Failed,
-        ]
-        .into_iter()
-        .map(|s| (s, self.count(s)))
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {}", s.as_str()))
-        .collect();
+        let counts: Vec<String> = Status::ALL
+            .into_iter()
+            .map(|s| (s, self.count(s)))
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {}", s.as_str()))
+            .collect();
         let actions = if self.changes.len() == 1 {
             "action"
         } else {
@@ -150,7 +142,7 @@ impl fmt::Display for Report<'_> {
                 counts.join(", ")
             }
         )?;
-        for status in [Status::Skipped, Status::Failed] {
+        for status in [Status::Skipped, Status::Failed, Status::NotAttempted] {
             for (reason, n) in self.reasons(status) {
                 write!(f, "\n  {} {n}: {reason}", status.as_str())?;
             }

@@ -16,10 +16,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use futures::StreamExt;
 use serde_json::Value;
 
-use crate::change::apply::{Outcome, not_done};
+use crate::change::apply::{Outcome, Planned, not_done};
 use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
 use crate::genesys::models::Action;
 use crate::genesys::{ActionQuery, Error};
@@ -58,6 +57,8 @@ enum Line {
         id: String,
         status: String,
     },
+    /// A draft dactl created: nothing to undo by itself (its publish is an intent).
+    Draft,
 }
 
 fn parse_line(value: &Value) -> Result<Line, String> {
@@ -100,7 +101,8 @@ fn parse_line(value: &Value) -> Result<Line, String> {
                 .ok_or("its `status` is not text")?
                 .to_owned(),
         }),
-        _ => Err("its `kind` is neither `intent` nor `outcome`".into()),
+        Some("draft") => Ok(Line::Draft),
+        _ => Err("its `kind` is not `intent`, `outcome` or `draft`".into()),
     }
 }
 
@@ -156,6 +158,7 @@ pub fn read_journal(path: &Path) -> Result<Vec<UndoItem>, UndoError> {
                     *outcome = Some(status);
                 }
             }
+            Line::Draft => {}
         }
     }
     if order.is_empty() {
@@ -321,12 +324,20 @@ impl Engine {
                     Decision::Restore(info, to) => restores.push((index, info, to)),
                 }
             }
-            let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(restores)
-                .map(|(index, info, to)| async move { (index, self.restore_one(*info, to).await) })
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
-            for (index, outcome) in outcomes {
+            let (indexes, planned): (Vec<usize>, Vec<Planned>) = restores
+                .into_iter()
+                .map(|(index, info, target)| {
+                    (
+                        index,
+                        Planned {
+                            info: *info,
+                            target,
+                        },
+                    )
+                })
+                .unzip();
+            let outcomes = self.apply(planned).await;
+            for (index, outcome) in indexes.into_iter().zip(outcomes) {
                 match outcome {
                     Outcome::Done(change) => results[index] = Some(change),
                     Outcome::Redecide { info, .. } => pending.push((index, *info)),

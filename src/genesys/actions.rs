@@ -119,6 +119,15 @@ impl Client {
         self.send_json(call.action(id)).await
     }
 
+    /// `GET .../actions/{id}?includeConfig=true&expand=contract`: the whole action, contract
+    /// included (template text may still sit behind URIs).
+    pub async fn get_action_whole(&self, id: &str) -> Result<Action, Error> {
+        let call = Call::new(Method::GET, action_path(id, &[]))
+            .query("includeConfig", true)
+            .query("expand", "contract");
+        self.send_json(call.action(id)).await
+    }
+
     /// `GET .../actions/{id}/templates/{fileName}`: a template's text.
     pub async fn get_template(&self, id: &str, file_name: &str) -> Result<String, Error> {
         let call = Call::new(Method::GET, action_path(id, &["templates", file_name]));
@@ -141,6 +150,23 @@ impl Client {
         let call = Call::new(Method::GET, action_path(id, &["draft"]))
             .query("includeConfig", include_config);
         self.send_json(call.action(id)).await
+    }
+
+    /// The draft read whole: config and contract.
+    pub async fn get_draft_whole(&self, id: &str) -> Result<Action, Error> {
+        let call = Call::new(Method::GET, action_path(id, &["draft"]))
+            .query("includeConfig", true)
+            .query("expand", "contract");
+        self.send_json(call.action(id)).await
+    }
+
+    /// `GET .../actions/{id}/draft/templates/{fileName}`: a template's text in the draft.
+    pub async fn get_draft_template(&self, id: &str, file_name: &str) -> Result<String, Error> {
+        let call = Call::new(
+            Method::GET,
+            action_path(id, &["draft", "templates", file_name]),
+        );
+        self.send_text(call.action(id)).await
     }
 
     pub async fn patch_draft(&self, id: &str, body: &UpdateDraftInput) -> Result<Action, Error> {

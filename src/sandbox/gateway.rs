@@ -70,6 +70,7 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
     };
     request.extensions_mut().insert(Ctx(ctx.clone()));
     let conn = request.extensions().get::<ConnHandle>().cloned();
+    let _in_flight = counted.then(|| InFlight::enter(&shared));
 
     if timed && latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -109,6 +110,26 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         response.headers_mut().insert(CORRELATION_HEADER, value);
     }
     response
+}
+
+/// Counts an API request as in flight from when the gateway sees it until its answer is sent
+/// (or its connection dropped), and keeps the peak for `/sandbox/stats`.
+struct InFlight(Shared);
+
+impl InFlight {
+    fn enter(shared: &Shared) -> InFlight {
+        let mut state = shared.lock();
+        state.in_flight += 1;
+        state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
+        InFlight(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.in_flight = state.in_flight.saturating_sub(1);
+    }
 }
 
 fn record(shared: &Shared, method: &Method, route: &str, status: u16) {

@@ -31,7 +31,8 @@
 //!   action PATCHes also replace a template with the platform's default text.
 //! - `/sandbox/stats` counts every `/api/v2` and `/oauth/token` request, faulted ones included;
 //!   status 0 means the connection was dropped without an answer. `/sandbox/...` is not counted.
-//!   Per token (keyed by a hash, never the token) it counts admitted and throttled requests.
+//!   Per token (keyed by a hash, never the token) it counts admitted and throttled requests;
+//!   `peak_in_flight` is the most requests it was answering at once.
 //! - `GET /sandbox/actions` shows every action as stored (config naming templates by URI,
 //!   contract, function settings, draft); `?templates=text` adds each template's text.
 //! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
@@ -156,6 +157,8 @@ impl Sandbox {
             token_windows: HashMap::new(),
             stats: BTreeMap::new(),
             token_stats: BTreeMap::new(),
+            in_flight: 0,
+            peak_in_flight: 0,
             corrupt_writes_left: corrupt_writes,
         };
         let router = routes::router(Shared(Arc::new(Mutex::new(state))));

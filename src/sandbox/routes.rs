@@ -1025,7 +1025,11 @@ async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
             json!({ "method": method, "route": route, "status": status, "count": count })
         })
         .collect();
-    Json(json!({ "requests": requests, "tokens": org.token_stats }))
+    Json(json!({
+        "requests": requests,
+        "tokens": org.token_stats,
+        "peak_in_flight": org.peak_in_flight,
+    }))
 }
 
 /// Every access token issued so far, oldest first, expired ones included.
@@ -1037,5 +1041,6 @@ async fn sandbox_stats_reset(State(shared): State<Shared>) -> StatusCode {
     let mut org = shared.lock();
     org.stats.clear();
     org.token_stats.clear();
+    org.peak_in_flight = org.in_flight;
     StatusCode::NO_CONTENT
 }

@@ -405,6 +405,9 @@ pub struct State {
     /// Per access token, keyed by [`token_key`] (never the token): API requests it was admitted
     /// for, and requests refused with a 429 by its rate limit.
     pub token_stats: BTreeMap<String, TokenStats>,
+    /// API and token requests being answered now, and the most there ever were at once.
+    pub in_flight: u64,
+    pub peak_in_flight: u64,
     /// Action PATCHes still to be corrupted (`SandboxOptions::corrupt_writes`).
     pub corrupt_writes_left: u32,
     pub rng: fastrand::Rng,

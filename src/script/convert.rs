@@ -154,15 +154,7 @@ pub fn parse_kind(text: &str) -> Option<Kind> {
 }
 
 pub fn parse_status(text: &str) -> Option<Status> {
-    [
-        Status::Updated,
-        Status::Unchanged,
-        Status::Planned,
-        Status::Skipped,
-        Status::Failed,
-    ]
-    .into_iter()
-    .find(|s| s.as_str() == text)
+    Status::ALL.into_iter().find(|s| s.as_str() == text)
 }
 
 /// A change map back into a `Change` (for `verify(changes)`).

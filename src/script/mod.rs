@@ -517,6 +517,9 @@ fn report(host: &Host) -> usize {
     }
     let report = crate::change::report::Report { changes: &changes };
     host.printer().info(&report.to_string());
+    if let Some(canary) = host.with_session(|s| s.canary()).flatten() {
+        host.printer().info(&canary.to_string());
+    }
     if let Some(path) = journal {
         host.printer().info(&format!("journal: {}", path.display()));
     }

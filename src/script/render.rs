@@ -5,7 +5,14 @@ use rhai::{Array, Dynamic, Map};
 
 const ACTION_KEYS: [&str; 3] = ["id", "kind", "timeout_seconds"];
 const CHANGE_KEYS: [&str; 4] = ["id", "before", "after", "status"];
-const STATUSES: [&str; 5] = ["updated", "unchanged", "planned", "skipped", "failed"];
+const STATUSES: [&str; 6] = [
+    "updated",
+    "unchanged",
+    "planned",
+    "skipped",
+    "failed",
+    "not_attempted",
+];
 /// Rows shown before a table is cut short (the value itself is whole in the variable).
 const MAX_ROWS: usize = 200;
 
