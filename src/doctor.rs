@@ -155,6 +155,28 @@ impl KindCounts {
     }
 }
 
+impl KindCounts {
+    /// `standard 1 · function 1`: only the kinds present (`none` when none is).
+    fn present(&self) -> String {
+        let all = [
+            ("standard", self.standard),
+            ("static", self.static_),
+            ("custom_auth", self.custom_auth),
+            ("function", self.function),
+        ];
+        let present: Vec<String> = all
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        if present.is_empty() {
+            "none".to_owned()
+        } else {
+            present.join(" · ")
+        }
+    }
+}
+
 impl fmt::Display for KindCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -872,7 +894,8 @@ impl fmt::Display for Findings {
                         let mut text = format!(
                             "{} ({}): someone's unfinished work; a timeout change of a function \
                              data action with a draft is refused",
-                            d.total, d.by_kind
+                            d.total,
+                            d.by_kind.present()
                         );
                         for draft in &d.list {
                             text.push_str(&format!(
