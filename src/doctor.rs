@@ -1079,6 +1079,34 @@ mod tests {
     }
 
     #[test]
+    fn a_region_shows_its_api_and_login_hosts_and_the_client_id() {
+        let client = |credentials| {
+            Client::new(ClientOptions {
+                target: crate::genesys::Target::parse("eu-west-1").unwrap(),
+                credentials,
+                rate_per_minute: 300,
+                concurrency: 8,
+                retry: crate::genesys::RetryPolicy::default(),
+                request_timeout: Duration::from_secs(30),
+            })
+            .unwrap()
+        };
+        let shown = connection(&client(Credentials::ClientCredentials {
+            client_id: "my-client".into(),
+            client_secret: Secret::new("Sec-unit-0454"),
+        }));
+        assert_eq!(shown.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(shown.api_host, "api.mypurecloud.ie");
+        assert_eq!(shown.login_host, "login.mypurecloud.ie");
+        assert_eq!(
+            (shown.credentials, shown.client_id.as_deref()),
+            ("client credentials", Some("my-client"))
+        );
+        let shown = connection(&client(Credentials::AccessToken(Secret::new("tok"))));
+        assert_eq!((shown.credentials, shown.client_id), ("access token", None));
+    }
+
+    #[test]
     fn minutes_are_requests_over_the_rate() {
         assert_eq!(minutes(600, 300), 2.0);
         assert_eq!(minutes(150, 300), 0.5);
