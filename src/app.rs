@@ -75,6 +75,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         Some(Command::Actions(command)) => actions(&global, printer, command),
+        Some(Command::Doctor) => with_session(&global, printer, doctor),
         Some(Command::Eval { expr }) => {
             with_host(&global, printer, |host| script::eval(host, &expr))
         }
@@ -403,6 +404,22 @@ fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
         &["id", "name", "category", "kind", "timeout"],
         &rows,
     ));
+}
+
+/// `dactl doctor`: the findings as a table on stdout, or JSON with `--json` (each problem then
+/// also on stderr); exit 1 when a check failed.
+fn doctor(session: &Session) -> u8 {
+    let findings = crate::doctor::Findings::gather(session);
+    let printer = session.printer();
+    if printer.json {
+        printer.data(&findings.to_json());
+        for problem in &findings.problems {
+            eprintln!("error: {problem}");
+        }
+    } else {
+        printer.data(&findings.to_string());
+    }
+    if findings.ok() { SUCCESS } else { FAILURE }
 }
 
 fn repl(global: &GlobalArgs, printer: Printer) -> u8 {

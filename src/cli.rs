@@ -154,6 +154,16 @@ pub enum Command {
     /// One-shot commands on actions, no script needed.
     #[command(subcommand)]
     Actions(ActionsCommand),
+    /// Check the connection and describe the org, read-only: for a first contact and bug reports.
+    ///
+    /// Shows the region and hosts, the token's lifetime (or the exact failure and its fix), the
+    /// read permission (edit permission cannot be checked without a write: it says where to
+    /// look), counts of actions by kind and integration, unset timeouts, templates, drafts, the
+    /// round-trip latency, what setting every standard action would cost at `--rate`, and which
+    /// platform variants the org shows. Makes one failed login on purpose (a made-up client id)
+    /// to see how the login host refuses one. Nothing secret is printed: no secret, no token, no
+    /// template text. A table, or JSON with `--json`. Exit 1 when a check failed.
+    Doctor,
     /// Serve a sandbox org that behaves like Genesys Cloud, until killed.
     Sandbox(SandboxArgs),
     /// Print shell completions.

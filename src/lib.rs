@@ -8,6 +8,7 @@ pub mod app;
 pub mod change;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod genesys;
 pub mod output;
 pub mod repl;

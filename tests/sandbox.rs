@@ -1117,6 +1117,113 @@ async fn draft_patch_checks_its_own_version() {
 }
 
 #[tokio::test]
+async fn the_drafts_listing_shows_each_draft_in_its_own_shape_with_the_listings_paging() {
+    const DRAFTS: &str = "/api/v2/integrations/actions/drafts";
+    for variant in [
+        "templates=uri,paging=page-count",
+        "templates=inline,paging=next-uri",
+    ] {
+        let org = Org::start(options(variant)).await;
+        let (status, empty) = org.get(DRAFTS).await;
+        assert_eq!(status, StatusCode::OK, "{variant}: {empty}");
+        assert_eq!(empty["entities"], json!([]), "{variant}: no draft yet");
+
+        // Three drafts; one renamed, so its draft differs from its action.
+        let picked: Vec<Value> = org
+            .stored()
+            .await
+            .into_iter()
+            .filter(|a| editable(a) && a["config"]["request"]["requestTemplate"].is_string())
+            .take(3)
+            .collect();
+        for action in &picked {
+            let path = action_path(action["id"].as_str().unwrap());
+            let (status, _) = org.post(&format!("{path}/draft"), json!({})).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let renamed = &picked[1];
+        let renamed_id = renamed["id"].as_str().unwrap();
+        let (status, _) = org
+            .patch(
+                &format!("{}/draft", action_path(renamed_id)),
+                json!({"version": 1, "name": "Zz unfinished rework"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Page by page, two at a time, following nextUri as a client must.
+        let mut listed: Vec<Value> = Vec::new();
+        let mut next = Some(format!("{DRAFTS}?pageSize=2&includeConfig=true"));
+        let mut pages = Vec::new();
+        while let Some(uri) = next {
+            let (status, page) = org.get(&uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            pages.push(page.clone());
+            listed.extend(page["entities"].as_array().unwrap().iter().cloned());
+            next = page["nextUri"].as_str().map(str::to_owned);
+        }
+        let ids: BTreeSet<&str> = listed.iter().map(|d| d["id"].as_str().unwrap()).collect();
+        let wanted: BTreeSet<&str> = picked.iter().map(|a| a["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids, wanted,
+            "{variant}: every draft, each once, nothing else"
+        );
+        assert_eq!(listed.len(), 3, "{variant}");
+        assert_eq!(pages.len(), 2, "{variant}: pageSize is honoured");
+        match variant {
+            "templates=uri,paging=page-count" => {
+                assert_eq!(pages[0]["total"], 3);
+                assert_eq!(pages[0]["pageCount"], 2);
+            }
+            _ => {
+                for field in ["pageCount", "total", "lastUri"] {
+                    assert!(pages[0].get(field).is_none(), "{variant}: {field}");
+                }
+            }
+        }
+
+        // The draft's shape: its own name and version, its own template URIs or text.
+        let shown = listed.iter().find(|d| d["id"] == renamed_id).unwrap();
+        assert_eq!(shown["name"], "Zz unfinished rework");
+        assert_eq!(shown["version"], 2, "the draft's version, not the action's");
+        assert_eq!(
+            shown["selfUri"],
+            format!("{}/draft", action_path(renamed_id))
+        );
+        let request = &shown["config"]["request"];
+        if variant.starts_with("templates=inline") {
+            assert_eq!(
+                request["requestTemplate"], renamed["config"]["request"]["requestTemplate"],
+                "the text inline"
+            );
+            assert!(request.get("requestTemplateUri").is_none());
+        } else {
+            assert_eq!(
+                request["requestTemplateUri"],
+                format!(
+                    "{}/draft/templates/requesttemplate.vm",
+                    action_path(renamed_id)
+                )
+            );
+            assert!(request.get("requestTemplate").is_none());
+        }
+        // Sorted by the draft's name: the renamed one comes last.
+        assert_eq!(listed[2]["id"], renamed_id, "{variant}");
+
+        // The filters look at the draft, and config is there only when asked for.
+        let (_, by_name) = org.get(&format!("{DRAFTS}?name=unfinished%20REWORK")).await;
+        let by_name = by_name["entities"].as_array().unwrap();
+        assert_eq!(by_name.len(), 1, "{variant}");
+        assert_eq!(by_name[0]["id"], renamed_id);
+        assert!(by_name[0].get("config").is_none(), "no config unless asked");
+        let other = picked[0]["id"].as_str().unwrap();
+        let (_, by_id) = org.get(&format!("{DRAFTS}?ids={other}")).await;
+        assert_eq!(by_id["entities"].as_array().unwrap().len(), 1);
+        assert_eq!(by_id["entities"][0]["id"], other);
+    }
+}
+
+#[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_and_the_documented_body() {
     let org = Org::start(SandboxOptions {
         rate_limit: 3,

@@ -5,6 +5,7 @@
 //! concurrently (the limiter still spaces them), and `ids` filters are split into requests of at
 //! most 50 ids, the API's limit. An `ids` filter with no (non-blank) id lists nothing and sends
 //! nothing: on the wire, no ids is no filter, which would be every action.
+//! The drafts listing (`.../actions/drafts`) takes the same filters and is paged the same way.
 
 use futures::future::try_join_all;
 use reqwest::Method;
@@ -20,6 +21,24 @@ pub const PAGE_SIZE: u32 = 100;
 pub const IDS_PER_REQUEST: usize = 50;
 
 const ACTIONS: [&str; 4] = ["api", "v2", "integrations", "actions"];
+const DRAFTS: [&str; 5] = ["api", "v2", "integrations", "actions", "drafts"];
+
+/// The query parameters of a listing's filters (not `ids`, not paging).
+fn filter_params(query: &ActionQuery) -> Vec<(&'static str, String)> {
+    let mut params: Vec<(&'static str, String)> = Vec::new();
+    if let Some(category) = &query.category {
+        params.push(("category", category.clone()));
+    }
+    if let Some(name) = &query.name {
+        params.push(("name", name.clone()));
+    }
+    if let Some(secure) = query.secure {
+        params.push(("secure", secure.to_string()));
+    }
+    params.push(("includeAuthActions", query.include_auth_actions.to_string()));
+    params.push(("includeConfig", query.include_config.to_string()));
+    params
+}
 
 fn action_path<'a>(id: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     let mut path = ACTIONS.to_vec();
@@ -32,20 +51,44 @@ impl Client {
     /// Every action matching the query, all pages. `ids: Some(empty)` is no action, without a
     /// request.
     pub async fn list_actions(&self, query: &ActionQuery) -> Result<Vec<Action>, Error> {
-        let mut params: Vec<(&'static str, String)> = Vec::new();
-        if let Some(category) = &query.category {
-            params.push(("category", category.clone()));
+        self.list_filtered(&ACTIONS, query).await
+    }
+
+    /// `GET .../actions/drafts`: every draft matching the query, all pages, each in the draft's
+    /// shape (the action's id; the draft's own name, category and version). The filters are the
+    /// actions listing's and look at the draft's fields; `ids: Some(empty)` is no draft, without
+    /// a request.
+    pub async fn list_drafts(&self, query: &ActionQuery) -> Result<Vec<Action>, Error> {
+        self.list_filtered(&DRAFTS, query).await
+    }
+
+    /// One page of `GET .../actions` as the API sends it, paging fields included (`pageCount`
+    /// and `total` may be absent: the listing then tells only `nextUri`). `query.ids` is not
+    /// sent.
+    pub async fn list_actions_page(
+        &self,
+        query: &ActionQuery,
+        page_number: u32,
+        page_size: u32,
+    ) -> Result<EntityListing<Action>, Error> {
+        let mut call = Call::new(Method::GET, ACTIONS.to_vec())
+            .query("pageSize", page_size)
+            .query("pageNumber", page_number);
+        for (key, value) in filter_params(query) {
+            call = call.query(key, value);
         }
-        if let Some(name) = &query.name {
-            params.push(("name", name.clone()));
-        }
-        if let Some(secure) = query.secure {
-            params.push(("secure", secure.to_string()));
-        }
-        params.push(("includeAuthActions", query.include_auth_actions.to_string()));
-        params.push(("includeConfig", query.include_config.to_string()));
+        self.send_json(call).await
+    }
+
+    /// A filtered listing of actions (or drafts), every page.
+    async fn list_filtered<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &ActionQuery,
+    ) -> Result<Vec<T>, Error> {
+        let params = filter_params(query);
         let Some(wanted) = &query.ids else {
-            return self.list_pages(&ACTIONS, &params).await;
+            return self.list_pages(path, &params).await;
         };
         // A blank id names no action; sent, it would read as no `ids=` filter at all.
         let mut ids: Vec<&str> = Vec::new();
@@ -61,7 +104,7 @@ impl Client {
         let chunks = ids.chunks(IDS_PER_REQUEST).map(|chunk| {
             let mut params = params.clone();
             params.push(("ids", chunk.join(",")));
-            async move { self.list_pages::<Action>(&ACTIONS, &params).await }
+            async move { self.list_pages::<T>(path, &params).await }
         });
         Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
     }

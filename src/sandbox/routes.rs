@@ -25,6 +25,7 @@ use crate::genesys::models::{
 };
 
 const ACTIONS: &str = "/api/v2/integrations/actions";
+const DRAFTS: &str = "/api/v2/integrations/actions/drafts";
 const MAX_PAGE_SIZE: u32 = 100;
 const MAX_IDS: usize = 50;
 
@@ -34,6 +35,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/oauth/token", post(super::auth::token))
         .route("/api/v2/integrations", get(list_integrations))
         .route(ACTIONS, get(list_actions))
+        .route(DRAFTS, get(list_drafts))
         .route(action, get(get_action).patch(patch_action))
         .route(
             &format!("{action}/templates/{{fileName}}"),
@@ -382,97 +384,209 @@ fn no_draft(ctx: &str, id: &str) -> ApiError {
 // ---------------------------------------------------------------------------------------------
 // Actions
 
+/// The filters, sort and paging of `GET .../actions`, which `GET .../actions/drafts` shares.
+struct ActionFilter {
+    page_size: u32,
+    page_number: u32,
+    include_config: bool,
+    include_auth: bool,
+    secure: Option<bool>,
+    ids: Option<Vec<String>>,
+    sort_by: String,
+    descending: bool,
+    category: Option<String>,
+    /// Lower-cased: the name filter is a case-insensitive partial match.
+    name: Option<String>,
+}
+
+/// What the filters look at: the action's own fields, or its draft's (`draft`).
+struct Row<'a, D> {
+    action: &'a StoredAction,
+    name: &'a str,
+    category: &'a str,
+    secure: bool,
+    draft: D,
+}
+
+impl ActionFilter {
+    fn parse(ctx: &str, query: &Query) -> ApiResult<ActionFilter> {
+        let page_size = query.number(ctx, "pageSize", 25, MAX_PAGE_SIZE)?;
+        let page_number = query.number(ctx, "pageNumber", 1, u32::MAX)?;
+        let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
+        let include_auth = query.bool(ctx, "includeAuthActions")?.unwrap_or(false);
+        let secure = query.bool(ctx, "secure")?;
+        let ids: Option<Vec<String>> = query.get("ids").map(|ids| {
+            ids.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        if let Some(ids) = &ids
+            && ids.len() > MAX_IDS
+        {
+            return Err(ApiError::invalid_value(
+                ctx,
+                "ids",
+                format!(
+                    "The query parameter ids accepts at most {MAX_IDS} ids; got {}. Split the request.",
+                    ids.len()
+                ),
+            ));
+        }
+        let sort_by = query.get("sortBy").unwrap_or("name");
+        if !["name", "category", "id"].contains(&sort_by) {
+            return Err(ApiError::invalid_value(
+                ctx,
+                "sortBy",
+                format!(
+                    "The query parameter sortBy must be `name`, `category` or `id`; got `{sort_by}`."
+                ),
+            ));
+        }
+        let descending = match query.get("sortOrder") {
+            None => false,
+            Some(o) if o.eq_ignore_ascii_case("asc") => false,
+            Some(o) if o.eq_ignore_ascii_case("desc") => true,
+            Some(o) => {
+                return Err(ApiError::invalid_value(
+                    ctx,
+                    "sortOrder",
+                    format!("The query parameter sortOrder must be `ASC` or `DESC`; got `{o}`."),
+                ));
+            }
+        };
+        Ok(ActionFilter {
+            page_size,
+            page_number,
+            include_config,
+            include_auth,
+            secure,
+            ids,
+            sort_by: sort_by.to_owned(),
+            descending,
+            category: query.get("category").map(str::to_owned),
+            name: query.get("name").map(str::to_lowercase),
+        })
+    }
+
+    /// The rows that pass every filter, sorted: all of them, before paging.
+    fn select<'a, D>(&self, rows: impl Iterator<Item = Row<'a, D>>) -> Vec<Row<'a, D>> {
+        let mut matching: Vec<Row<'a, D>> = rows
+            .filter(|r| self.include_auth || !r.action.custom_auth)
+            .filter(|r| self.category.as_ref().is_none_or(|c| r.category == c))
+            .filter(|r| {
+                self.name
+                    .as_ref()
+                    .is_none_or(|n| r.name.to_lowercase().contains(n.as_str()))
+            })
+            .filter(|r| self.secure.is_none_or(|s| r.secure == s))
+            .filter(|r| {
+                self.ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&r.action.id))
+            })
+            .collect();
+        let key = |r: &Row<'_, D>| match self.sort_by.as_str() {
+            "category" => (r.category.to_lowercase(), r.action.id.clone()),
+            "id" => (r.action.id.clone(), String::new()),
+            _ => (r.name.to_lowercase(), r.action.id.clone()),
+        };
+        matching.sort_by_key(|r| key(r));
+        if self.descending {
+            matching.reverse();
+        }
+        matching
+    }
+
+    /// This filter's page of `rows` (filtered and sorted), each shown by `show`, with the paging
+    /// fields of the `paging` variant.
+    fn page<'a, D>(
+        &self,
+        path: &str,
+        query: &Query,
+        rows: impl Iterator<Item = Row<'a, D>>,
+        paging: Paging,
+        show: impl Fn(&Row<'a, D>) -> Action,
+    ) -> EntityListing<Action> {
+        let matching = self.select(rows);
+        let entities = matching
+            .iter()
+            .skip((self.page_number as usize - 1).saturating_mul(self.page_size as usize))
+            .take(self.page_size as usize)
+            .map(show)
+            .collect();
+        listing(
+            path,
+            query,
+            entities,
+            matching.len(),
+            self.page_size,
+            self.page_number,
+            paging,
+        )
+    }
+}
+
 async fn list_actions(
     State(shared): State<Shared>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<EntityListing<Action>>> {
-    let ctx = &caller.ctx;
     let query = Query::parse(raw);
-    let page_size = query.number(ctx, "pageSize", 25, MAX_PAGE_SIZE)?;
-    let page_number = query.number(ctx, "pageNumber", 1, u32::MAX)?;
-    let include_config = query.bool(ctx, "includeConfig")?.unwrap_or(false);
-    let include_auth = query.bool(ctx, "includeAuthActions")?.unwrap_or(false);
-    let secure = query.bool(ctx, "secure")?;
-    let ids: Option<Vec<&str>> = query.get("ids").map(|ids| {
-        ids.split(',')
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .collect()
-    });
-    if let Some(ids) = &ids
-        && ids.len() > MAX_IDS
-    {
-        return Err(ApiError::invalid_value(
-            ctx,
-            "ids",
-            format!(
-                "The query parameter ids accepts at most {MAX_IDS} ids; got {}. Split the request.",
-                ids.len()
-            ),
-        ));
-    }
-    let sort_by = query.get("sortBy").unwrap_or("name");
-    if !["name", "category", "id"].contains(&sort_by) {
-        return Err(ApiError::invalid_value(
-            ctx,
-            "sortBy",
-            format!(
-                "The query parameter sortBy must be `name`, `category` or `id`; got `{sort_by}`."
-            ),
-        ));
-    }
-    let descending = match query.get("sortOrder") {
-        None => false,
-        Some(o) if o.eq_ignore_ascii_case("asc") => false,
-        Some(o) if o.eq_ignore_ascii_case("desc") => true,
-        Some(o) => {
-            return Err(ApiError::invalid_value(
-                ctx,
-                "sortOrder",
-                format!("The query parameter sortOrder must be `ASC` or `DESC`; got `{o}`."),
-            ));
-        }
-    };
-    let category = query.get("category");
-    let name = query.get("name").map(str::to_lowercase);
-
+    let filter = ActionFilter::parse(&caller.ctx, &query)?;
     let org = shared.lock();
-    let mut matching: Vec<&StoredAction> = org
-        .actions
-        .values()
-        .filter(|a| include_auth || !a.custom_auth)
-        .filter(|a| category.is_none_or(|c| a.category == c))
-        .filter(|a| {
-            name.as_ref()
-                .is_none_or(|n| a.name.to_lowercase().contains(n.as_str()))
-        })
-        .filter(|a| secure.is_none_or(|s| a.secure == s))
-        .filter(|a| ids.as_ref().is_none_or(|ids| ids.contains(&a.id.as_str())))
-        .collect();
-    let key = |a: &StoredAction| match sort_by {
-        "category" => (a.category.to_lowercase(), a.id.clone()),
-        "id" => (a.id.clone(), String::new()),
-        _ => (a.name.to_lowercase(), a.id.clone()),
-    };
-    matching.sort_by_key(|a| key(a));
-    if descending {
-        matching.reverse();
-    }
-    let entities = matching
-        .iter()
-        .skip((page_number as usize - 1).saturating_mul(page_size as usize))
-        .take(page_size as usize)
-        .map(|a| a.to_api(include_config, false, org.options.variants.templates))
-        .collect();
-    Ok(Json(listing(
+    let variants = org.options.variants;
+    let rows = org.actions.values().map(|a| Row {
+        action: a,
+        name: &a.name,
+        category: &a.category,
+        secure: a.secure,
+        draft: (),
+    });
+    Ok(Json(filter.page(
         ACTIONS,
         &query,
-        entities,
-        matching.len(),
-        page_size,
-        page_number,
-        org.options.variants.paging,
+        rows,
+        variants.paging,
+        |row| {
+            row.action
+                .to_api(filter.include_config, false, variants.templates)
+        },
+    )))
+}
+
+/// `GET .../actions/drafts`: every action that has a draft, in the draft's API shape (its own
+/// name, category, version, and config with `includeConfig=true`), with the filters, paging and
+/// template shape of the actions listing. The filters look at the draft's fields. The contract's
+/// `nextPage`/`previousPage` tokens are ignored: `pageNumber` pages.
+async fn list_drafts(
+    State(shared): State<Shared>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<EntityListing<Action>>> {
+    let query = Query::parse(raw);
+    let filter = ActionFilter::parse(&caller.ctx, &query)?;
+    let org = shared.lock();
+    let variants = org.options.variants;
+    let rows = org.actions.values().filter_map(|a| {
+        a.draft.as_ref().map(|d| Row {
+            action: a,
+            name: &d.name,
+            category: &d.category,
+            secure: d.secure,
+            draft: d,
+        })
+    });
+    Ok(Json(filter.page(
+        DRAFTS,
+        &query,
+        rows,
+        variants.paging,
+        |row| {
+            row.action
+                .draft_to_api(row.draft, filter.include_config, false, variants.templates)
+        },
     )))
 }
 
