@@ -60,13 +60,14 @@ pub const NOT_VISIBLE: &str = "not visible without a write";
 /// Light reads timed for the round trip.
 pub const LATENCY_READS: usize = 5;
 
-/// Template reads the change engine spends once per run to check the first write kept the
-/// action's templates (its request and success template).
-pub const FIRST_WRITE_CHECK_READS: u64 = 2;
+/// Reads the canary (the run's first write, see `change::canary`) adds: its action read whole
+/// before and after the write. Its templates named only by URI are read once more on top.
+pub const CANARY_READS: u64 = 2;
 
-/// Requests one function data action's timeout change costs: create the draft, read and put its
-/// function settings, validate, publish, read back.
-pub const FUNCTION_REQUESTS_EACH: u64 = 6;
+/// Requests one function data action's timeout change costs: read the published version, create
+/// the draft, read and put its function settings, validate, read the version again, publish, and
+/// read the settings back.
+pub const FUNCTION_REQUESTS_EACH: u64 = 8;
 
 /// The least time `requests` take at `rate_per_minute`, in minutes: what the rate limit allows.
 /// One function of both so a pool of tokens (a higher total rate) changes only the rate passed.
@@ -291,16 +292,17 @@ impl Estimate {
         let n = standard.len() as u64;
         let listing_pages = listed.div_ceil(100).max(1);
         let integrations_listing = (integrations as u64).div_ceil(100).max(1);
-        let template_reads: u64 = standard
-            .iter()
-            .filter_map(|a| a.action.config.as_ref())
-            .map(|c| {
+        let uri_only = |a: &&ActionInfo| {
+            a.action.config.as_ref().map_or(0, |c| {
                 u64::from(c.request_template_uri_only().is_some())
                     + u64::from(c.success_template_uri_only().is_some())
             })
-            .sum();
+        };
+        let template_reads: u64 = standard.iter().map(uri_only).sum();
         let verify_reads = n.div_ceil(50);
-        let first_write_check_reads = if n > 0 { FIRST_WRITE_CHECK_READS } else { 0 };
+        let first_write_check_reads = standard
+            .first()
+            .map_or(0, |first| CANARY_READS + uri_only(first));
         let requests = listing_pages
             + integrations_listing
             + n
@@ -968,11 +970,7 @@ impl fmt::Display for Findings {
                             plural(e.patches, "PATCH", "PATCHes"),
                             plural(e.template_reads, "template read", "template reads"),
                             plural(e.verify_reads, "read-back", "read-backs"),
-                            plural(
-                                e.first_write_check_reads,
-                                "first-write check read",
-                                "first-write check reads"
-                            ),
+                            plural(e.first_write_check_reads, "canary read", "canary reads"),
                         ),
                     ),
                     ("time", format!("at least {:.1} min", e.minutes)),
@@ -1143,10 +1141,11 @@ mod tests {
             "two per URI-only action, none for inline"
         );
         assert_eq!(e.verify_reads, 3);
-        assert_eq!(e.first_write_check_reads, 2);
-        assert_eq!(e.requests, 2 + 1 + 121 + 240 + 3 + 2);
+        // The canary, `a0`: read whole twice, and its two URI-only templates once more.
+        assert_eq!(e.first_write_check_reads, 4);
+        assert_eq!(e.requests, 2 + 1 + 121 + 240 + 3 + 4);
         assert_eq!(e.minutes, minutes(e.requests, 300));
-        assert_eq!((e.function_actions, e.function_requests), (2, 12));
+        assert_eq!((e.function_actions, e.function_requests), (2, 16));
     }
 
     #[test]
