@@ -16,7 +16,7 @@ use crate::change::{ActionInfo, Change, Status, Timeout};
 use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
-use crate::output::Printer;
+use crate::output::{Printer, Stream};
 use crate::sandbox::SandboxOptions;
 use crate::script::imports::ModulePaths;
 use crate::script::{self, Host};
@@ -167,7 +167,7 @@ fn bulk(
     }
     let report = Report { changes: &changes };
     if !changes.is_empty() {
-        printer.info(&report.to_string());
+        printer.info(&report.render(printer));
     }
     let journal = session.journal_path();
     if let Some(path) = &journal {
@@ -227,7 +227,8 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                     let text = if session.printer().json {
                         script::render::json(&value)
                     } else {
-                        script::render::value(&value).unwrap_or_default()
+                        script::render::value(&value, session.printer().layout(Stream::Stdout))
+                            .unwrap_or_default()
                     };
                     session.printer().data(&text);
                     SUCCESS
@@ -299,6 +300,7 @@ fn set_by_ids(s: &Session, ids: &[String], timeout: Timeout) -> Result<Vec<Chang
                 .map(|id| Change {
                     id: id.clone(),
                     name: None,
+                    category: None,
                     kind: crate::change::Kind::Standard,
                     before: None,
                     after: None,
@@ -390,10 +392,12 @@ fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
             ]
         })
         .collect();
-    printer.data(&script::render::table(
+    let table = crate::output::table::render(
         &["id", "name", "category", "kind", "timeout"],
         &rows,
-    ));
+        printer.layout(Stream::Stdout),
+    );
+    printer.data(&table.text);
 }
 
 fn repl(global: &GlobalArgs, printer: Printer) -> u8 {

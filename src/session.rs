@@ -330,6 +330,7 @@ impl Session {
             .map(|info| Change {
                 id: info.action.id.clone(),
                 name: info.action.name.clone(),
+                category: info.action.category.clone(),
                 kind: info.kind,
                 before: info.action.config.as_ref().and_then(|c| c.timeout_seconds),
                 after: None,
@@ -403,6 +404,7 @@ impl Session {
                 None => gone.push(Change {
                     id: entry.id.clone(),
                     name: entry.name.clone(),
+                    category: None,
                     kind: entry.kind(),
                     before: entry.before,
                     after: None,
@@ -479,6 +481,7 @@ impl Session {
         let change = Change {
             id: target.action.id.clone(),
             name: target.action.name.clone(),
+            category: target.action.category.clone(),
             kind: target.kind,
             before: None,
             after: Some(i64::from(timeout.0)),

@@ -54,6 +54,7 @@ fn change(
     Change {
         id: info.action.id.clone(),
         name: info.action.name.clone(),
+        category: info.action.category.clone(),
         kind: info.kind,
         before,
         after,
