@@ -11,6 +11,7 @@ mod hostile;
 mod isolation;
 mod reliability;
 mod repl;
+mod reports;
 mod sandbox;
 mod script;
 mod session;
