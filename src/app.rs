@@ -10,13 +10,13 @@ use std::time::Duration;
 use clap::CommandFactory;
 
 use crate::change::plan::Plan;
-use crate::change::report::Report;
+use crate::change::report::{ChangeReport, Context, Format, Report, shell_word};
 use crate::change::undo::read_journal;
 use crate::change::{ActionInfo, Change, Status, Timeout};
 use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
-use crate::output::Printer;
+use crate::output::{Printer, Stream};
 use crate::sandbox::SandboxOptions;
 use crate::script::imports::ModulePaths;
 use crate::script::{self, Host};
@@ -29,6 +29,13 @@ pub const INTERRUPTED: u8 = 130;
 
 pub fn run(cli: Cli) -> ExitCode {
     let global = cli.global;
+    // Before anything is sent: a report that could never be written is a usage error.
+    if let Some(path) = &global.report
+        && let Err(error) = check_report(cli.command.as_ref(), path)
+    {
+        eprintln!("error: {error}");
+        return ExitCode::from(USAGE);
+    }
     let printer = Printer::new(global.verbosity(), global.json);
     let code = match cli.command {
         Some(Command::Completions { shell }) => {
@@ -50,14 +57,20 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Run { file, args }) => with_host(&global, printer, |host| {
             let code = script::run(host, &file, args.into_iter().collect());
+            let changes = host.all_changes();
             let after = host.with_session(|session| after_script(&global, session));
-            code.max(after.unwrap_or(SUCCESS))
+            let code = code.max(after.unwrap_or(SUCCESS));
+            match host.with_session(|session| write_report(&global, session, &changes, None, None))
+            {
+                Some(Err(())) if code == SUCCESS => FAILURE,
+                _ => code,
+            }
         }),
         Some(Command::Undo { file, force }) => {
             // Refuse a bad journal before connecting: nothing may be sent for it.
             match read_journal(&file) {
                 Ok(items) => with_session(&global, printer, |session| {
-                    bulk(&global, session, |s| Ok(s.undo(&items, force)?))
+                    bulk(&global, session, None, |s| Ok(s.undo(&items, force)?))
                 }),
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -65,9 +78,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Some(Command::Apply { plan }) => match Plan::read(&plan) {
+        Some(Command::Apply { plan: path }) => match Plan::read(&path) {
             Ok(plan) => with_session(&global, printer, |session| {
-                bulk(&global, session, |s| Ok(s.apply_plan(&plan)?))
+                bulk(&global, session, Some(&path), |s| Ok(s.apply_plan(&plan)?))
             }),
             Err(error) => {
                 eprintln!("error: {error}");
@@ -88,6 +101,102 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Whether `--report PATH` can be written by `command`: a format dactl writes (`.md`, `.html`),
+/// and a command that changes timeouts.
+fn check_report(command: Option<&Command>, path: &std::path::Path) -> Result<(), String> {
+    Format::of(path)?;
+    let other = match command {
+        Some(
+            Command::Run { .. }
+            | Command::Apply { .. }
+            | Command::Undo { .. }
+            | Command::Actions(ActionsCommand::SetTimeout { .. }),
+        ) => return Ok(()),
+        Some(Command::Eval { .. }) => "eval",
+        Some(Command::Check { .. }) => "check",
+        Some(Command::Repl) | None => "repl",
+        Some(Command::Actions(_)) => "actions list/get",
+        Some(Command::Sandbox(_)) => "sandbox",
+        Some(Command::Completions { .. }) => "completions",
+        Some(Command::Doctor) => "doctor",
+    };
+    Err(format!(
+        "`--report` describes a run that changes timeouts, and `{other}` is not one; use it with \
+         `run`, `apply`, `undo` or `actions set-timeout` (a dry run too)."
+    ))
+}
+
+/// `dactl` with the flags that name the org this run worked on (as typed), then `args`: the
+/// command a report tells to run next (undo, apply), in the same environment.
+fn follow_up(global: &GlobalArgs, args: &[&str]) -> String {
+    let mut words = vec!["dactl".to_owned()];
+    if global.sandbox {
+        words.push("--sandbox".into());
+    }
+    if let Some(environment) = &global.environment {
+        words.extend(["--environment".into(), shell_word(environment)]);
+    }
+    if let Some(profile) = &global.profile {
+        words.extend(["--profile".into(), shell_word(profile)]);
+    }
+    words.extend(args.iter().map(|a| shell_word(a)));
+    words.join(" ")
+}
+
+/// The command line as typed, one shell word per argument.
+fn command_line() -> String {
+    let mut words: Vec<String> = std::env::args().skip(1).map(|a| shell_word(&a)).collect();
+    words.insert(0, "dactl".into());
+    words.join(" ")
+}
+
+/// Writes `--report FILE`, when asked, for the run's `changes`. `plan`: the plan file that carries
+/// out this run's plan (`--plan-out`, or the plan an `apply --dry-run` read). `read_back`: whether
+/// the changes read back as intended, when dactl checked. `Err` (after saying why) when the file
+/// could not be written: the run's outcome is already printed and its journal complete.
+fn write_report(
+    global: &GlobalArgs,
+    session: &Session,
+    changes: &[Change],
+    plan: Option<&std::path::Path>,
+    read_back: Option<bool>,
+) -> Result<(), ()> {
+    let Some(path) = &global.report else {
+        return Ok(());
+    };
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let journal = session.journal_path().map(|p| absolute(&p));
+    let dry_run = session.dry_run();
+    let plan = global.plan_out.as_deref().or(plan).filter(|_| dry_run);
+    let context = Context {
+        org: session.org(),
+        client_id: session.client_id().map(str::to_owned),
+        generated: jiff::Timestamp::now(),
+        run_id: session.run_id().to_owned(),
+        dry_run,
+        command: command_line(),
+        undo: journal
+            .as_ref()
+            .map(|j| follow_up(global, &["undo", &j.display().to_string()])),
+        journal,
+        apply: plan.map(|p| follow_up(global, &["apply", &absolute(p).display().to_string()])),
+        read_back,
+    };
+    let report = ChangeReport::new(context, changes.to_vec());
+    match report.write(path) {
+        Ok(()) => {
+            session
+                .printer()
+                .info(&format!("report: {}", path.display()));
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(())
+        }
+    }
 }
 
 /// After `dactl run`: the plan to `--plan-out`, the report as JSON with `--json`.
@@ -136,11 +245,14 @@ fn save_plan(session: &Session, path: &std::path::Path) -> u8 {
 type BulkError = Box<dyn std::error::Error>;
 
 /// A bulk command on the session: Ctrl-C stops new writes, the changes are read back, the report
-/// printed (JSON on stdout with `--json`), the plan saved with `--plan-out`. Exit code: 130 when
-/// interrupted, 1 when anything failed or did not verify, else 0.
+/// printed (JSON on stdout with `--json`), the plan saved with `--plan-out`, the report file
+/// written with `--report` (`plan`: the plan file an `apply` read). Exit code: 130 when
+/// interrupted, 1 when anything failed or did not verify (or the report could not be written),
+/// else 0.
 fn bulk(
     global: &GlobalArgs,
     session: &Session,
+    plan: Option<&std::path::Path>,
     work: impl FnOnce(&Session) -> Result<Vec<Change>, BulkError>,
 ) -> u8 {
     let cancel = session.cancel_flag();
@@ -173,7 +285,7 @@ fn bulk(
     }
     let report = Report { changes: &changes };
     if !changes.is_empty() {
-        printer.info(&report.to_string());
+        printer.info(&report.render(printer));
     }
     if let Some(canary) = session.canary() {
         printer.info(&canary.to_string());
@@ -190,10 +302,12 @@ fn bulk(
     if let Some(path) = &global.plan_out {
         code = save_plan(session, path);
     }
+    let read_back = (!session.dry_run()).then_some(verified);
+    let report_written = write_report(global, session, &changes, plan, read_back);
     if cancel.load(std::sync::atomic::Ordering::SeqCst) {
         printer.info("interrupted: no new write was started after Ctrl-C.");
         INTERRUPTED
-    } else if report.failed() > 0 || !verified {
+    } else if report.failed() > 0 || !verified || report_written.is_err() {
         FAILURE
     } else {
         code
@@ -237,7 +351,8 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                     let text = if session.printer().json {
                         script::render::json(&value)
                     } else {
-                        script::render::value(&value).unwrap_or_default()
+                        script::render::value(&value, session.printer().layout(Stream::Stdout))
+                            .unwrap_or_default()
                     };
                     session.printer().data(&text);
                     SUCCESS
@@ -280,7 +395,7 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                 return USAGE;
             }
             with_session(global, printer, |session| {
-                bulk(global, session, |s| match (&category, &name) {
+                bulk(global, session, None, |s| match (&category, &name) {
                     (None, None) => set_by_ids(s, &values, timeout),
                     _ => set_by_filter(s, category.clone(), name.clone(), timeout, include_unset),
                 })
@@ -309,6 +424,7 @@ fn set_by_ids(s: &Session, ids: &[String], timeout: Timeout) -> Result<Vec<Chang
                 .map(|id| Change {
                     id: id.clone(),
                     name: None,
+                    category: None,
                     kind: crate::change::Kind::Standard,
                     before: None,
                     after: None,
@@ -400,10 +516,12 @@ fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
             ]
         })
         .collect();
-    printer.data(&script::render::table(
+    let table = crate::output::table::render(
         &["id", "name", "category", "kind", "timeout"],
         &rows,
-    ));
+        printer.layout(Stream::Stdout),
+    );
+    printer.data(&table.text);
 }
 
 /// `dactl doctor`: the findings as a table on stdout, or JSON with `--json` (each problem then

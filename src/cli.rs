@@ -80,6 +80,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,
 
+    /// Also write a change report for an approval board to FILE: `.md` (Markdown) or `.html` (one
+    /// self-contained page). For `run`, `apply`, `undo` and `actions set-timeout`, dry runs too.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     /// More detail on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,

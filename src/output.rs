@@ -1,7 +1,12 @@
 //! The one printer: decides quiet, verbose, JSON and terminal; data goes to stdout, everything
 //! else to stderr. Progress bars are drawn only through it and hidden when stderr is not a terminal.
+//! Tables are drawn by `table::render`, laid out for where they go (`Printer::layout`).
+
+pub mod table;
 
 use std::io::{IsTerminal, Write};
+
+pub use table::{Layout, Rendered};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verbosity {
@@ -11,16 +16,77 @@ pub enum Verbosity {
     Verbose(u8),
 }
 
+/// Which of the two streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The width of each stream that is a terminal; `None` for a pipe or a file. Found once, when the
+/// printer is made; `Terminal::default()` is "neither is a terminal" (tests, in-process hosts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Terminal {
+    pub stdout: Option<u16>,
+    pub stderr: Option<u16>,
+}
+
+impl Terminal {
+    /// The streams of this process as they are now.
+    pub fn detect() -> Terminal {
+        fn width(
+            is_terminal: bool,
+            size: Option<(terminal_size::Width, terminal_size::Height)>,
+        ) -> Option<u16> {
+            // A terminal that does not say its size is taken as the classic 80 columns.
+            is_terminal.then(|| size.map_or(80, |(w, _)| w.0).max(20))
+        }
+        Terminal {
+            stdout: width(
+                std::io::stdout().is_terminal(),
+                terminal_size::terminal_size_of(std::io::stdout()),
+            ),
+            stderr: width(
+                std::io::stderr().is_terminal(),
+                terminal_size::terminal_size_of(std::io::stderr()),
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Printer {
     pub verbosity: Verbosity,
     /// `--json`: data on stdout is JSON.
     pub json: bool,
+    pub terminal: Terminal,
 }
 
 impl Printer {
+    /// A printer for this process's streams (terminals detected now).
     pub fn new(verbosity: Verbosity, json: bool) -> Printer {
-        Printer { verbosity, json }
+        Printer {
+            verbosity,
+            json,
+            terminal: Terminal::detect(),
+        }
+    }
+
+    /// How a table printed on `stream` is laid out: wrapped to the terminal's width, or whole
+    /// lines into a pipe or a file. No row cap: callers that cap say so (`Layout::capped`).
+    pub fn layout(&self, stream: Stream) -> Layout {
+        let width = match stream {
+            Stream::Stdout => self.terminal.stdout,
+            Stream::Stderr => self.terminal.stderr,
+        };
+        Layout {
+            width,
+            max_rows: None,
+        }
+    }
+
+    pub fn verbose(&self) -> bool {
+        matches!(self.verbosity, Verbosity::Verbose(_))
     }
 
     /// Data: the answer the user asked for. Always printed, on stdout.
@@ -44,7 +110,7 @@ impl Printer {
 
     /// Whether a progress bar may be drawn.
     pub fn shows_progress(&self) -> bool {
-        self.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal()
+        self.verbosity != Verbosity::Quiet && self.terminal.stderr.is_some()
     }
 }
 

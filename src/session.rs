@@ -91,6 +91,8 @@ pub struct Session {
     log: std::sync::Mutex<Vec<Change>>,
     /// Each changed or planned action's version when it was decided (for `--plan-out`).
     versions: std::sync::Mutex<HashMap<String, Option<i64>>>,
+    /// The OAuth client's id (`None`: a ready access token), for reports; never the secret.
+    client_id: Option<String>,
     /// Kept for `reconnect`.
     concurrency: usize,
     rate_per_minute: u32,
@@ -99,6 +101,14 @@ pub struct Session {
     /// Dropped before the runtime it runs on (fields drop in order).
     sandbox: Option<Sandbox>,
     runtime: Runtime,
+}
+
+/// The client id of client credentials; `None` for a ready access token.
+fn client_id_of(credentials: &Credentials) -> Option<String> {
+    match credentials {
+        Credentials::ClientCredentials { client_id, .. } => Some(client_id.clone()),
+        Credentials::AccessToken(_) => None,
+    }
 }
 
 /// The retry rules used with the sandbox: the SDKs' rules, with short waits so tests stay fast.
@@ -148,6 +158,7 @@ impl Session {
             }
             Connection::Remote(settings) => (Self::remote_options(&settings, &options), None),
         };
+        let client_id = client_id_of(&client_options.credentials);
         // The engine works on as many actions at once as the client lets requests fly.
         let concurrency = client_options.concurrency.max(1);
         let engine = {
@@ -165,6 +176,7 @@ impl Session {
         };
         Ok(Session {
             engine,
+            client_id,
             log: Default::default(),
             versions: Default::default(),
             concurrency,
@@ -211,12 +223,29 @@ impl Session {
             request_timeout: self.request_timeout,
         };
         let client_options = Self::remote_options(&settings, &options);
+        let client_id = client_id_of(&client_options.credentials);
         let client = {
             let _guard = self.runtime.enter();
             Client::new(client_options).map_err(|e| SessionError(e.to_string()))?
         };
         self.engine.reconnect(client);
+        self.client_id = client_id;
         Ok(())
+    }
+
+    /// The OAuth client's id this session authenticates with; `None` for a ready access token.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The org this session works on, for reports: `eu-west-1 (https://api.mypurecloud.ie/)`, or
+    /// the base URL alone for a local sandbox.
+    pub fn org(&self) -> String {
+        let target = self.engine.client().target();
+        match &target.region {
+            Some(region) => format!("{region} ({})", target.api_base),
+            None => format!("{} (local)", target.api_base),
+        }
     }
 
     pub fn sandbox_url(&self) -> Option<&Url> {
@@ -329,6 +358,7 @@ impl Session {
             .map(|info| Change {
                 id: info.action.id.clone(),
                 name: info.action.name.clone(),
+                category: info.action.category.clone(),
                 kind: info.kind,
                 before: info.action.config.as_ref().and_then(|c| c.timeout_seconds),
                 after: None,
@@ -402,6 +432,7 @@ impl Session {
                 None => gone.push(Change {
                     id: entry.id.clone(),
                     name: entry.name.clone(),
+                    category: None,
                     kind: entry.kind(),
                     before: entry.before,
                     after: None,
@@ -478,6 +509,7 @@ impl Session {
         let change = Change {
             id: target.action.id.clone(),
             name: target.action.name.clone(),
+            category: target.action.category.clone(),
             kind: target.kind,
             before: None,
             after: Some(i64::from(timeout.0)),

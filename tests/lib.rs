@@ -12,6 +12,7 @@ mod hostile;
 mod isolation;
 mod reliability;
 mod repl;
+mod reports;
 mod safety;
 mod sandbox;
 mod script;

@@ -429,3 +429,67 @@ fn a_missing_edit_permission_stops_a_bulk_run_at_the_first_write() {
         reason.contains("would repeat") && reason.contains("integrations:action:edit")
     }));
 }
+
+/// The region stops answering in the middle of a bulk run (the sandbox goes away: connections are
+/// refused from then on). The writes in flight fail after their retries; no further action is
+/// tried, each is `not_attempted` with the reason, and the run exits 1 instead of spending its
+/// retries on every remaining action.
+#[test]
+fn a_region_that_stops_answering_stops_a_bulk_run() {
+    let org = org(SandboxOptions {
+        actions: Some(60),
+        ..SandboxOptions::default()
+    });
+    let dir = temp_dir("unreachable");
+    let journal = dir.join("run.jsonl");
+    // 120 requests per minute: the run needs over a minute, so the sandbox goes away mid-run.
+    let child = crate::support::dactl_cmd()
+        .args(["--environment", &org.url(), "--rate", "120", "--json"])
+        .args(["--journal", journal.to_str().unwrap()])
+        .args([
+            "run",
+            "scripts/raise-timeouts.rhai",
+            "--arg",
+            "target=60",
+            "--arg",
+            "unset=set",
+        ])
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox")
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let outcomes = || {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(r#""kind":"outcome""#))
+            .count()
+    };
+    let waiting = Instant::now();
+    while outcomes() < 3 {
+        assert!(waiting.elapsed() < Duration::from_secs(60), "no writes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(org);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1, "{}", shown(&out));
+    let changes = report(&out)["changes"].as_array().unwrap().clone();
+    let with = |status: &str| changes.iter().filter(|c| c["status"] == status).count();
+    // At most the writes in flight (`--concurrency`, 8) failed; the rest were never tried.
+    assert!((1..=8).contains(&with("failed")), "{}", shown(&out));
+    assert!(with("not_attempted") >= 20, "{}", shown(&out));
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c["status"] == "not_attempted")
+            .all(|c| c["reason"]
+                .as_str()
+                .unwrap()
+                .contains("could not be reached")),
+        "{}",
+        shown(&out)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

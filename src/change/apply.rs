@@ -61,6 +61,7 @@ pub(crate) fn change(
     Change {
         id: info.action.id.clone(),
         name: info.action.name.clone(),
+        category: info.action.category.clone(),
         kind: info.kind,
         before,
         after,
@@ -92,16 +93,21 @@ pub fn refusal(kind: Kind) -> Option<&'static str> {
     }
 }
 
-/// An error that will be the same for every action of the run: a missing permission, or
-/// credentials refused even after a fresh token (the client re-mints once on a 401).
+/// An error that will be the same for every action of the run: a missing permission,
+/// credentials refused even after a fresh token (the client re-mints once on a 401), or a region
+/// that cannot be reached at all (connection refused or a name that does not resolve, after the
+/// client's retries).
 fn repeats_for_every_action(error: &Error) -> bool {
-    matches!(error.status(), Some(401 | 403)) && !matches!(error, Error::RetryAfterTooLong { .. })
+    matches!(error, Error::Transport { connect: true, .. })
+        || (matches!(error.status(), Some(401 | 403))
+            && !matches!(error, Error::RetryAfterTooLong { .. }))
 }
 
 /// A write that ended this way may or may not have happened: the connection dropped or timed
-/// out, or a gateway answered for the platform (500, 502, 503, 504) after the client's retries.
+/// out after it was made, or a gateway answered for the platform (500, 502, 503, 504) after the
+/// client's retries. (A connection never made sent nothing.)
 fn outcome_unknown(error: &Error) -> bool {
-    matches!(error, Error::Transport { .. })
+    matches!(error, Error::Transport { connect: false, .. })
         || matches!(error.status(), Some(500 | 502 | 503 | 504))
 }
 
@@ -136,9 +142,29 @@ impl Engine {
     /// Stops the run when `error` would repeat for every action.
     pub(crate) fn note_error(&self, error: &Error) {
         if repeats_for_every_action(error) {
+            let what = match error {
+                Error::Api {
+                    status,
+                    code,
+                    message,
+                    ..
+                } => {
+                    let missing = crate::genesys::error::permissions_in(message);
+                    if missing.is_empty() {
+                        format!("Genesys Cloud answered {status} `{code}`")
+                    } else {
+                        format!(
+                            "Genesys Cloud answered {status} `{code}`: the client's role lacks `{}`",
+                            missing.join("` or `")
+                        )
+                    }
+                }
+                Error::Auth { status, .. } => format!("the login host answered {status}"),
+                _ => "Genesys Cloud could not be reached".into(),
+            };
             self.halt(format!(
-                "not attempted: an earlier request failed in a way that would repeat for every \
-                 action, so the run stopped: {error}"
+                "not attempted: the run stopped at an error that would repeat for every action \
+                 ({what}; the failed action's reason says why and how to fix it)"
             ));
         }
     }
@@ -202,7 +228,7 @@ impl Engine {
         let mut slots: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
         let mut results: Vec<Option<Outcome>> = vec![None; slots.len()];
         for index in self.canary_candidates(&slots) {
-            if !self.canary_pending() {
+            if !self.canary_pending() || self.halted().is_some() || self.cancelled() {
                 break;
             }
             if let Some(planned) = slots[index].take() {

@@ -171,6 +171,10 @@ impl Engine {
     /// when this change needed no write or did not land (a conflict, a failure).
     pub(crate) async fn apply_canary(&self, planned: Planned) -> Outcome {
         let Planned { info, target } = planned;
+        if let Some(halted) = self.halted_outcome(&info) {
+            // The run stopped writing: no read for a write that will not come.
+            return halted;
+        }
         let id = info.action.id.clone();
         let function = info.kind == Kind::Function;
         let before = match self.snapshot(&id, function).await {

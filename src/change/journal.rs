@@ -19,8 +19,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::genesys::models::Action;
@@ -227,68 +227,71 @@ fn open(path: &Path) -> std::io::Result<File> {
 
 /// `20261128T224900Z-3f9a`: sorts by time, unique enough for one user's runs.
 fn new_run_id() -> String {
-    let (date, time) = civil(SystemTime::now());
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:04x}",
-        date.0,
-        date.1,
-        date.2,
-        time.0,
-        time.1,
-        time.2,
-        fastrand::u16(..)
-    )
+    run_id_at(Timestamp::now(), fastrand::u16(..))
 }
 
-/// `2026-11-28T22:49:00.123Z`
+/// The run id of a run started at `at` (UTC, to the second) with the random `suffix`.
+fn run_id_at(at: Timestamp, suffix: u16) -> String {
+    format!("{}-{suffix:04x}", at.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// `2026-11-28T22:49:00.123Z`: now, in UTC, to the millisecond.
 pub fn now_rfc3339() -> String {
-    let now = SystemTime::now();
-    let millis = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_millis())
-        .unwrap_or(0);
-    let (date, time) = civil(now);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        date.0, date.1, date.2, time.0, time.1, time.2
-    )
+    rfc3339(Timestamp::now())
 }
 
-/// UTC (year, month, day) and (hour, minute, second); days to date after H. Hinnant's
-/// `civil_from_days`.
-fn civil(at: SystemTime) -> ((i64, u32, u32), (u32, u32, u32)) {
-    let secs = at
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    ((year, month, day), (rem / 3600, rem % 3600 / 60, rem % 60))
+/// `at` as RFC 3339 in UTC with milliseconds (cut, not rounded: a time is never shown later than
+/// it was), the one format of every time dactl writes to a file.
+pub fn rfc3339(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    fn at(micros: i64) -> Timestamp {
+        Timestamp::from_microsecond(micros).unwrap()
+    }
 
     #[test]
-    fn civil_dates_are_right() {
-        assert_eq!(civil(UNIX_EPOCH), ((1970, 1, 1), (0, 0, 0)));
-        // 2024-02-29T12:34:56Z
-        let leap = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
-        assert_eq!(civil(leap), ((2024, 2, 29), (12, 34, 56)));
-        // 2000-12-31T23:59:59Z
+    fn times_are_rfc3339_in_utc_to_the_millisecond() {
+        assert_eq!(rfc3339(at(0)), "1970-01-01T00:00:00.000Z");
+        // A leap day, with microseconds cut (not rounded up) to milliseconds.
         assert_eq!(
-            civil(UNIX_EPOCH + Duration::from_secs(978_307_199)),
-            ((2000, 12, 31), (23, 59, 59))
+            rfc3339(at(1_709_210_096_123_999)),
+            "2024-02-29T12:34:56.123Z"
+        );
+        assert_eq!(rfc3339(at(978_307_199_000_000)), "2000-12-31T23:59:59.000Z");
+        // The example of the docs: 2026-11-28T22:49:00.123Z.
+        assert_eq!(
+            rfc3339(at(1_795_906_140_123_000)),
+            "2026-11-28T22:49:00.123Z"
+        );
+        // What a journal line carries now reads back as a time, in UTC.
+        let now = now_rfc3339();
+        let parsed: Timestamp = now.parse().unwrap();
+        assert!(now.ends_with('Z') && now.len() == 24, "{now}");
+        assert!(
+            Timestamp::now().duration_since(parsed).as_secs().abs() < 60,
+            "{now}"
+        );
+    }
+
+    #[test]
+    fn run_ids_sort_by_time_and_end_in_four_hex_digits() {
+        assert_eq!(
+            run_id_at(at(1_795_906_140_123_000), 0x3f9a),
+            "20261128T224900Z-3f9a"
+        );
+        assert_eq!(run_id_at(at(0), 7), "19700101T000000Z-0007");
+        let id = new_run_id();
+        let (time, suffix) = id.split_once('-').unwrap();
+        assert_eq!(time.len(), 16, "{id}");
+        assert!(time.starts_with("20") && time.ends_with('Z') && time.as_bytes()[8] == b'T');
+        assert!(
+            suffix.len() == 4 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
         );
     }
 

@@ -81,7 +81,8 @@ impl ActionInfo {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a change ended. Ordered as declared, which is the order reports list them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     Updated,
     Unchanged,
@@ -132,6 +133,8 @@ impl Status {
 pub struct Change {
     pub id: String,
     pub name: Option<String>,
+    /// The action's category, when it was read (for reports by category).
+    pub category: Option<String>,
     pub kind: Kind,
     pub before: Option<i64>,
     pub after: Option<i64>,
@@ -140,12 +143,13 @@ pub struct Change {
 }
 
 impl Change {
-    /// The change as JSON: `id, name, kind, before, after, status, reason`. The one shape shared
-    /// by `--json` reports and the maps scripts get.
+    /// The change as JSON: `id, name, category, kind, before, after, status, reason`. The one
+    /// shape shared by `--json` reports and the maps scripts get.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "id": self.id,
             "name": self.name,
+            "category": self.category,
             "kind": self.kind.as_str(),
             "before": self.before,
             "after": self.after,

@@ -192,6 +192,7 @@ mod tests {
         Change {
             id: id.into(),
             name: Some(format!("n {id}")),
+            category: None,
             kind: Kind::Standard,
             before: None,
             after: (status == Status::Planned).then_some(30),

@@ -245,6 +245,12 @@ pub(crate) fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option
 /// A reqwest error as `Error::Transport`, with its causes (never a header: no token or secret).
 pub(crate) fn transport_error(error: &reqwest::Error) -> Error {
     let mut message = error.to_string();
+    if let Some(url) = error.url().filter(|url| url.query().is_some()) {
+        // A listing by ids carries up to 50 of them: the path says enough.
+        let mut short = url.clone();
+        short.set_query(None);
+        message = message.replace(url.as_str(), &format!("{short}?…"));
+    }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let text = cause.to_string();
@@ -257,5 +263,6 @@ pub(crate) fn transport_error(error: &reqwest::Error) -> Error {
     Error::Transport {
         message,
         timed_out: error.is_timeout(),
+        connect: error.is_connect(),
     }
 }

@@ -48,14 +48,19 @@ pub enum Error {
         /// The policy's limit (`RetryPolicy::max_retry_after`).
         max_retry_after: Duration,
     },
-    /// Connection refused, reset or dropped; request timed out.
+    /// Connection refused, reset or dropped; request timed out. `connect`: the connection was
+    /// never made (refused, or the host name did not resolve), so the request was never sent.
     #[error(
         "{} {message}. Check the network connection and the region (`--region`); retrying later \
          may help.{}",
         if *timed_out { "The request to Genesys Cloud timed out:" } else { "Could not reach Genesys Cloud:" },
         if *timed_out { " A slow service may need a longer `--request-timeout SECS` (default 30)." } else { "" }
     )]
-    Transport { message: String, timed_out: bool },
+    Transport {
+        message: String,
+        timed_out: bool,
+        connect: bool,
+    },
     /// A 2xx body that did not match the model; `path` is the JSON path.
     #[error(
         "Genesys Cloud sent a response dactl could not read: at JSON path `{path}`: {message}. This is \

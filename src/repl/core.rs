@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::output::Stream;
 use crate::repl::input;
 use crate::script::{FunctionDoc, Host, render};
 
@@ -263,7 +264,8 @@ impl ReplCore {
             Ok(value) => {
                 self.entries.push(trimmed.to_owned());
                 let mut out = printed;
-                if let Some(text) = render::value(&value) {
+                let layout = self.host.printer().layout(Stream::Stdout);
+                if let Some(text) = render::value(&value, layout) {
                     out.push_str(&text);
                 }
                 Reply::out(out)
@@ -421,7 +423,7 @@ impl ReplCore {
                 self.entries.push(text.trim().to_owned());
                 let mut out = printed;
                 out.push_str(
-                    &render::value(&value)
+                    &render::value(&value, self.host.printer().layout(Stream::Stdout))
                         .unwrap_or_else(|| format!("Loaded `{}`.", Path::new(path).display())),
                 );
                 Reply::out(out)

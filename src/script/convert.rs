@@ -180,6 +180,7 @@ pub fn change_from(value: &Dynamic) -> R<Change> {
     };
     Ok(Change {
         name: opt_text(&map, "name"),
+        category: opt_text(&map, "category"),
         kind: opt_text(&map, "kind")
             .as_deref()
             .and_then(parse_kind)

@@ -516,7 +516,7 @@ fn report(host: &Host) -> usize {
         return 0;
     }
     let report = crate::change::report::Report { changes: &changes };
-    host.printer().info(&report.to_string());
+    host.printer().info(&report.render(host.printer()));
     if let Some(canary) = host.with_session(|s| s.canary()).flatten() {
         host.printer().info(&canary.to_string());
     }
@@ -538,7 +538,9 @@ pub fn eval(host: &mut Host, source: &str) -> u8 {
             } else if value.is_string() {
                 // Bare, so that `$(dactl eval ...)` in a shell gets the text itself.
                 host.printer().data(&value.to_string());
-            } else if let Some(text) = render::value(&value) {
+            } else if let Some(text) =
+                render::value(&value, host.printer().layout(crate::output::Stream::Stdout))
+            {
                 host.printer().data(&text);
             }
             // As `run`: a change that failed (a bad timeout from a closure, an unknown id in a

@@ -1,7 +1,11 @@
 //! Values shown to people: an action or a list of actions as a table, a change or a change list
-//! as counts by status plus a table, anything else in Rhai's own notation. `--json` gets JSON.
+//! as a table with a short status per change, the counts by status and each reason once; anything
+//! else in Rhai's own notation. `--json` gets JSON. Tables are drawn by `output::table`.
 
 use rhai::{Array, Dynamic, Map};
+
+use crate::change::report::reasons;
+use crate::output::table::{self, Align, Layout};
 
 const ACTION_KEYS: [&str; 3] = ["id", "kind", "timeout_seconds"];
 const CHANGE_KEYS: [&str; 4] = ["id", "before", "after", "status"];
@@ -13,7 +17,8 @@ const STATUSES: [&str; 6] = [
     "failed",
     "not_attempted",
 ];
-/// Rows shown before a table is cut short (the value itself is whole in the variable).
+/// Rows shown on a terminal before a table is cut short (the value itself is whole in the
+/// variable); into a pipe or a file every row is written.
 const MAX_ROWS: usize = 200;
 
 fn has_keys(value: &Dynamic, keys: &[&str]) -> bool {
@@ -34,33 +39,17 @@ fn cell(map: &Map, key: &str) -> String {
 /// not "short" (the platform's default for it is not documented), so it is named, not dashed.
 pub const UNSET: &str = "unset";
 
-/// Aligned columns with a header row.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows.iter().take(MAX_ROWS) {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
+/// `headers` over `rows`, at most `MAX_ROWS` rows on a terminal.
+fn table(headers: &[&str], rows: &[Vec<String>], layout: Layout) -> String {
+    let drawn = table::render(headers, rows, layout.capped(MAX_ROWS));
+    if drawn.hidden > 0 {
+        format!(
+            "{}\n({} more rows: the value is whole; `--json` or `.len()` and indexes show the rest)",
+            drawn.text, drawn.hidden
+        )
+    } else {
+        drawn.text
     }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else {
-                out.push_str(&format!("{c:<w$}  ", w = *w));
-            }
-        }
-        out.trim_end().to_owned()
-    };
-    let mut out = vec![line(headers.to_vec())];
-    for row in rows.iter().take(MAX_ROWS) {
-        out.push(line(row.iter().map(String::as_str).collect()));
-    }
-    if rows.len() > MAX_ROWS {
-        out.push(format!("... and {} more rows", rows.len() - MAX_ROWS));
-    }
-    out.join("\n")
 }
 
 /// The timeout column: the action's timeout, `unset` when it has none. A function data action
@@ -93,7 +82,7 @@ fn action_rows(items: &[Dynamic]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn actions_table(items: &[Dynamic]) -> String {
+fn actions_table(items: &[Dynamic], layout: Layout) -> String {
     let plural = if items.len() == 1 {
         "action"
     } else {
@@ -103,68 +92,117 @@ fn actions_table(items: &[Dynamic]) -> String {
         "{}\n{} {plural}",
         table(
             &["ID", "NAME", "CATEGORY", "KIND", "TIMEOUT"],
-            &action_rows(items)
+            &action_rows(items),
+            layout
         ),
         items.len()
     )
 }
 
-/// `5 changes: 3 updated, 2 unchanged` and a table of the changes.
-fn changes_summary(items: &[Dynamic]) -> String {
+/// A table of the changes with a short status each (`failed (1)`), `5 changes: 3 updated, 2
+/// failed`, and each reason once with its count (see `change::report::reasons`).
+fn changes_summary(items: &[Dynamic], layout: Layout) -> String {
     let maps: Vec<Map> = items
         .iter()
         .filter_map(|v| v.read_lock::<Map>().map(|m| m.clone()))
         .collect();
-    let count = |s: &str| maps.iter().filter(|m| cell(m, "status") == s).count();
-    let counts: Vec<String> = STATUSES
+    let statuses: Vec<String> = maps.iter().map(|m| cell(m, "status")).collect();
+    let ids: Vec<String> = maps.iter().map(|m| cell(m, "id")).collect();
+    let reasons: Vec<Option<String>> = maps
         .iter()
-        .map(|s| (s, count(s)))
+        .map(|m| {
+            m.get("reason")
+                .filter(|r| !r.is_unit())
+                .map(ToString::to_string)
+        })
+        .collect();
+    let grouped = reasons::group(
+        ids.iter()
+            .zip(&statuses)
+            .zip(&reasons)
+            .map(|((id, status), reason)| (id.as_str(), status.as_str(), reason.as_deref())),
+    );
+    // Counts in the order statuses are known, then any other status in the order met.
+    let mut order: Vec<&str> = STATUSES.to_vec();
+    for status in &statuses {
+        if !order.contains(&status.as_str()) {
+            order.push(status);
+        }
+    }
+    let counts: Vec<String> = order
+        .iter()
+        .map(|s| (s, statuses.iter().filter(|t| t == s).count()))
         .filter(|(_, n)| *n > 0)
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     let rows: Vec<Vec<String>> = maps
         .iter()
-        .map(|m| {
-            ["id", "name", "before", "after", "status", "reason"]
+        .zip(&statuses)
+        .enumerate()
+        .map(|(index, (m, status))| {
+            let mut row = ["id", "name", "before", "after"]
                 .map(|k| cell(m, k))
-                .to_vec()
+                .to_vec();
+            row.push(grouped.label(index, status));
+            row
         })
         .collect();
     let plural = if maps.len() == 1 { "change" } else { "changes" };
-    format!(
+    let mut out = format!(
         "{}\n{} {plural}: {}",
-        table(
-            &["ID", "NAME", "BEFORE", "AFTER", "STATUS", "REASON"],
-            &rows
-        ),
+        table(&["ID", "NAME", "BEFORE", "AFTER", "STATUS"], &rows, layout),
         maps.len(),
         if counts.is_empty() {
             "none".to_owned()
         } else {
             counts.join(", ")
         }
-    )
+    );
+    let reasons: Vec<Vec<String>> = grouped
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let reason = match &g.fix {
+                Some(fix) => format!("{}\nfix: {fix}", g.reason),
+                None => g.reason.clone(),
+            };
+            vec![
+                format!("({})", n + 1),
+                g.count.to_string(),
+                g.status.clone(),
+                reason,
+            ]
+        })
+        .collect();
+    if !reasons.is_empty() {
+        let drawn = table::render_aligned(&[], &reasons, &[Align::Left, Align::Right], layout);
+        out.push('\n');
+        out.push_str(&drawn.text);
+    }
+    out
 }
 
-/// The text for a value, or `None` for `()` (nothing worth printing).
-pub fn value(value: &Dynamic) -> Option<String> {
+/// The text for a value laid out for `layout` (`Printer::layout` of where it goes), or `None`
+/// for `()` (nothing worth printing).
+pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
     if value.is_unit() {
         return None;
     }
     if has_keys(value, &CHANGE_KEYS) {
-        return Some(changes_summary(std::slice::from_ref(value)));
+        return Some(changes_summary(std::slice::from_ref(value), layout));
     }
     if has_keys(value, &ACTION_KEYS) {
-        return Some(actions_table(std::slice::from_ref(value)));
+        return Some(actions_table(std::slice::from_ref(value), layout));
     }
     if let Some(array) = value.read_lock::<Array>()
         && !array.is_empty()
     {
         if array.iter().all(|v| has_keys(v, &CHANGE_KEYS)) {
-            return Some(changes_summary(&array));
+            return Some(changes_summary(&array, layout));
         }
         if array.iter().all(|v| has_keys(v, &ACTION_KEYS)) {
-            return Some(actions_table(&array));
+            return Some(actions_table(&array, layout));
         }
     }
     Some(format!("{value:?}"))
@@ -181,6 +219,11 @@ pub fn json(value: &Dynamic) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text as written into a pipe or a file.
+    fn value_piped(v: &Dynamic) -> Option<String> {
+        value(v, Layout::default())
+    }
 
     fn map(pairs: &[(&str, Dynamic)]) -> Dynamic {
         let mut m = Map::new();
@@ -202,8 +245,74 @@ mod tests {
         };
         let list: Dynamic =
             Dynamic::from_array(vec![change("updated"), change("updated"), change("failed")]);
-        let text = value(&list).unwrap();
+        let text = value_piped(&list).unwrap();
         assert!(text.ends_with("3 changes: 2 updated, 1 failed"), "{text}");
+    }
+
+    #[test]
+    fn a_reason_shared_by_changes_is_said_once_and_rows_point_at_it() {
+        let change = |id: &str, status: &str, reason: Dynamic| {
+            map(&[
+                ("id", id.into()),
+                ("name", "Lookup".into()),
+                ("before", Dynamic::from(5_i64)),
+                ("after", Dynamic::UNIT),
+                ("status", status.into()),
+                ("reason", reason),
+            ])
+        };
+        let denied = |id: &str| {
+            Dynamic::from(format!(
+                "Genesys Cloud answered 403 `missing.any.permissions` for action `{id}`: no. \
+                 The OAuth client's role lacks ... (correlation id `c-{id}`)"
+            ))
+        };
+        let list = Dynamic::from_array(vec![
+            change("a1", "failed", denied("a1")),
+            change("a2", "failed", denied("a2")),
+            change("s1", "skipped", "built-in".into()),
+            change("u1", "updated", Dynamic::UNIT),
+        ]);
+        let text = value_piped(&list).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].ends_with("failed (1)") && lines[2].ends_with("failed (1)"),
+            "{text}"
+        );
+        assert!(
+            lines[3].ends_with("skipped (2)") && lines[4].ends_with("updated"),
+            "{text}"
+        );
+        assert_eq!(lines[5], "4 changes: 1 updated, 1 skipped, 2 failed");
+        assert!(
+            lines[6].starts_with("(1)  2  failed   Genesys Cloud answered 403"),
+            "{text}"
+        );
+        assert!(!text.contains("a1`") && !text.contains("c-a"), "{text}");
+        assert_eq!(lines[7], "(2)  1  skipped  built-in");
+    }
+
+    #[test]
+    fn long_tables_are_cut_on_a_terminal_only() {
+        let actions: Vec<Dynamic> = (0..250)
+            .map(|n| {
+                map(&[
+                    ("id", format!("a{n}").into()),
+                    ("kind", "standard".into()),
+                    ("timeout_seconds", Dynamic::from(5_i64)),
+                ])
+            })
+            .collect();
+        let list = Dynamic::from_array(actions);
+        let piped = value_piped(&list).unwrap();
+        assert_eq!(piped.lines().count(), 252, "header, 250 rows, the count");
+        let terminal = Layout {
+            width: Some(100),
+            max_rows: None,
+        };
+        let cut = value(&list, terminal).unwrap();
+        assert_eq!(cut.lines().count(), 1 + MAX_ROWS + 2);
+        assert!(cut.contains("\n(50 more rows: "), "{cut}");
     }
 
     #[test]
@@ -217,10 +326,10 @@ mod tests {
                 ("timeout_seconds", timeout),
             ])
         };
-        let text = value(&action(Dynamic::UNIT)).unwrap();
+        let text = value_piped(&action(Dynamic::UNIT)).unwrap();
         let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(row, ["a1", "-", "CRM", "standard", "unset"], "{text}");
-        let text = value(&action(Dynamic::from(7_i64))).unwrap();
+        let text = value_piped(&action(Dynamic::from(7_i64))).unwrap();
         let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(row, ["a1", "-", "CRM", "standard", "7"], "{text}");
     }
@@ -238,7 +347,7 @@ mod tests {
             if let Some(t) = read {
                 pairs.push(("function_timeout_seconds", t));
             }
-            let text = value(&map(&pairs)).unwrap();
+            let text = value_piped(&map(&pairs)).unwrap();
             text.lines()
                 .nth(1)
                 .unwrap()
@@ -254,8 +363,8 @@ mod tests {
 
     #[test]
     fn plain_values_use_rhai_notation() {
-        assert_eq!(value(&Dynamic::from(42_i64)).unwrap(), "42");
-        assert_eq!(value(&Dynamic::from("x")).unwrap(), "\"x\"");
-        assert!(value(&Dynamic::UNIT).is_none());
+        assert_eq!(value_piped(&Dynamic::from(42_i64)).unwrap(), "42");
+        assert_eq!(value_piped(&Dynamic::from("x")).unwrap(), "\"x\"");
+        assert!(value_piped(&Dynamic::UNIT).is_none());
     }
 }

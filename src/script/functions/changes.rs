@@ -77,6 +77,7 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change
                 None => failed.push(Change {
                     id: id.clone(),
                     name: None,
+                    category: None,
                     kind: Kind::Standard,
                     before: None,
                     after: None,

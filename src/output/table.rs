@@ -1,0 +1,172 @@
+//! Every table dactl shows, drawn one way: `render` (on comfy-table).
+//!
+//! The style is plain on purpose: no borders, no box-drawing characters, columns two spaces apart,
+//! the header as the first line. Such a table reads the same on a terminal, in a log and in a
+//! ticket it was pasted into, and `grep`/`awk` can take it apart (a cell never holds two spaces
+//! in a row unless its text does). What changes with the destination is the layout (`Layout`):
+//! on a terminal, long cells wrap so a row fits its width, and a caller may cap the rows; into a
+//! pipe or a file, every row comes out whole, one line each (a cell with a line break of its
+//! own still takes two lines).
+
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+/// How a table is laid out where it is printed; `Printer::layout` gives it for stdout or stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// A terminal's width: cells wrap so that rows fit it. `None`: a pipe or a file, nothing wraps.
+    pub width: Option<u16>,
+    /// Rows shown at most; the rest are counted in `Rendered::hidden`. `None`: every row.
+    pub max_rows: Option<usize>,
+}
+
+impl Layout {
+    /// At most `rows` rows, on a terminal only: into a pipe or a file every row is written.
+    pub fn capped(self, rows: usize) -> Layout {
+        Layout {
+            max_rows: self.width.map(|_| rows),
+            ..self
+        }
+    }
+}
+
+/// A column's alignment; text columns are left-aligned, counts read best right-aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A drawn table, and how many rows the layout's cap left out (the caller says how to see them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    pub hidden: usize,
+}
+
+/// `headers` over `rows`, laid out for `layout`. An empty `headers` draws no header line.
+pub fn render(headers: &[&str], rows: &[Vec<String>], layout: Layout) -> Rendered {
+    render_aligned(headers, rows, &[], layout)
+}
+
+/// `render`, with the alignment of the first columns given (the others are left-aligned).
+pub fn render_aligned(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    align: &[Align],
+    layout: Layout,
+) -> Rendered {
+    let shown = layout.max_rows.unwrap_or(rows.len()).min(rows.len());
+    let mut table = Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    if !headers.is_empty() {
+        table.set_header(headers.iter().copied());
+    }
+    for row in &rows[..shown] {
+        table.add_row(row.iter().map(String::as_str));
+    }
+    match layout.width {
+        Some(width) => {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(width);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        // Two spaces between columns and none before the first: the padding is all on the right
+        // (trailing spaces of the last column are trimmed below).
+        column.set_padding((0, 2));
+        if align.get(index) == Some(&Align::Right) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let text = if headers.is_empty() && shown == 0 {
+        String::new()
+    } else {
+        table.trim_fmt()
+    };
+    Rendered {
+        text,
+        hidden: rows.len() - shown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(texts: &[[&str; 3]]) -> Vec<Vec<String>> {
+        texts
+            .iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn columns_are_two_spaces_apart_with_no_borders() {
+        let table = render(
+            &["id", "name", "timeout"],
+            &rows(&[["a1", "Lookup", "5"], ["b22", "Get customer", "unset"]]),
+            Layout::default(),
+        );
+        assert_eq!(
+            table.text,
+            "id   name          timeout\na1   Lookup        5\nb22  Get customer  unset"
+        );
+        assert_eq!(table.hidden, 0);
+    }
+
+    #[test]
+    fn a_pipe_gets_whole_lines_and_a_terminal_wrapped_ones() {
+        let long = "Genesys Cloud answered 403: the OAuth client's role lacks a permission";
+        let data = rows(&[["a1", "Lookup", long]]);
+        let piped = render(&["id", "name", "reason"], &data, Layout::default());
+        assert_eq!(piped.text.lines().count(), 2, "{}", piped.text);
+        assert!(piped.text.lines().nth(1).unwrap().ends_with(long));
+        let terminal = Layout {
+            width: Some(40),
+            max_rows: None,
+        };
+        let wrapped = render(&["id", "name", "reason"], &data, terminal);
+        assert!(wrapped.text.lines().count() > 2, "{}", wrapped.text);
+        for line in wrapped.text.lines() {
+            assert!(line.chars().count() <= 40, "{line:?} is wider than 40");
+        }
+        // Wrapping moves words, it loses none.
+        let words = |t: &str| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        let mut all = words(&wrapped.text);
+        all.sort();
+        let mut expected = words(&piped.text);
+        expected.sort();
+        assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn the_row_cap_holds_on_a_terminal_only() {
+        let data: Vec<Vec<String>> = (0..10).map(|n| vec![n.to_string()]).collect();
+        let terminal = Layout {
+            width: Some(80),
+            max_rows: None,
+        };
+        let capped = render(&["n"], &data, terminal.capped(4));
+        assert_eq!(capped.text, "n\n0\n1\n2\n3");
+        assert_eq!(capped.hidden, 6);
+        let piped = render(&["n"], &data, Layout::default().capped(4));
+        assert_eq!(piped.text.lines().count(), 11);
+        assert_eq!(piped.hidden, 0);
+    }
+
+    #[test]
+    fn counts_align_right_and_no_header_draws_no_header_line() {
+        let table = render_aligned(
+            &[],
+            &rows(&[["(1)", "7", "skipped"], ["(2)", "12", "failed"]]),
+            &[Align::Left, Align::Right],
+            Layout::default(),
+        );
+        assert_eq!(table.text, "(1)   7  skipped\n(2)  12  failed");
+        assert_eq!(render(&[], &[], Layout::default()).text, "");
+    }
+}
