@@ -34,6 +34,8 @@
 //!   Per token (keyed by a hash, never the token) it counts admitted and throttled requests.
 //! - `GET /sandbox/actions` shows every action as stored (config naming templates by URI,
 //!   contract, function settings, draft); `?templates=text` adds each template's text.
+//! - `GET /sandbox/exchanges` (with `record_exchanges`) lists every `/api/v2` and `/oauth/token`
+//!   request with its answer, bodies included, for contract tests: `{"recording", "exchanges"}`.
 //! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
 //!   first, expired ones included), so tests can prove no token leaks into output or files.
 //!
@@ -104,6 +106,10 @@ pub struct SandboxOptions {
     /// The first N action PATCHes also replace a template with the platform's default text (the
     /// request template, or the success template when the request one is already the default).
     pub corrupt_writes: u32,
+    /// Keep every `/api/v2` and `/oauth/token` exchange (method, route template, query, both
+    /// bodies and content types, status) for `GET /sandbox/exchanges`. Off by default: bodies are
+    /// then never buffered.
+    pub record_exchanges: bool,
 }
 
 impl Default for SandboxOptions {
@@ -124,6 +130,7 @@ impl Default for SandboxOptions {
             only_write_faults: false,
             variants: Variants::default(),
             corrupt_writes: 0,
+            record_exchanges: false,
         }
     }
 }
@@ -157,6 +164,7 @@ impl Sandbox {
             stats: BTreeMap::new(),
             token_stats: BTreeMap::new(),
             corrupt_writes_left: corrupt_writes,
+            exchanges: Vec::new(),
         };
         let router = routes::router(Shared(Arc::new(Mutex::new(state))));
         let server = tokio::spawn(serve(listener, router));

@@ -407,6 +407,8 @@ pub struct State {
     pub token_stats: BTreeMap<String, TokenStats>,
     /// Action PATCHes still to be corrupted (`SandboxOptions::corrupt_writes`).
     pub corrupt_writes_left: u32,
+    /// Every exchange, in the order answered, when `SandboxOptions::record_exchanges` is on.
+    pub exchanges: Vec<super::gateway::Exchange>,
     pub rng: fastrand::Rng,
 }
 
