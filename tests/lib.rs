@@ -6,6 +6,7 @@ mod change;
 mod cli;
 mod client;
 mod config;
+mod contract;
 mod filters;
 mod hostile;
 mod isolation;
