@@ -17,6 +17,7 @@ mod script;
 mod session;
 mod support;
 mod unset;
+mod variants;
 
 /// Cargo builds only this binary (`autotests = false`): a `tests/*.rs` file not declared above
 /// compiles into nothing, and its tests never run, silently. This fails naming any such file.
