@@ -194,7 +194,7 @@ fn bulk_scenarios(variants: &str) {
     assert_only_intended(&before_plan, &after_apply, &targets, TARGET, &[]);
 
     // (d) Killed part way, re-run, both undone: back to after (b). Then (b) undone: the start.
-    kill_rerun_undo(&org, &dir, KILL_TARGET, 4, &["--concurrency", "2"]);
+    kill_rerun_undo(&org, &dir, KILL_TARGET, 4, &["--concurrency", "1"]);
     assert_same_but_versions(&org.actions(), &after_apply, &format!("{variants}: (d)"));
     assert_code(
         &undo(&org, &applied_journal, &dir.join("undo-apply.jsonl")),
