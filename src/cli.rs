@@ -264,6 +264,9 @@ pub struct SandboxArgs {
     /// platform that changes more than asked: what a canary write must catch).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub corrupt_writes: u32,
+    /// Keep every API request and its answer, bodies included, for `GET /sandbox/exchanges`.
+    #[arg(long)]
+    pub record_exchanges: bool,
     /// What GET, the listing and GET .../draft return for template text [default: uri].
     ///
     /// uri: only requestTemplateUri/successTemplateUri (public tools that copy actions between
@@ -332,6 +335,7 @@ impl SandboxArgs {
             read_only_clients: self.read_only_client,
             token_rate_limit: self.token_rate_limit,
             corrupt_writes: self.corrupt_writes,
+            record_exchanges: self.record_exchanges,
             variants: chosen,
             ..defaults
         }

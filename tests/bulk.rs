@@ -2,81 +2,14 @@
 //! cut short, changed since), saved plans applied after concurrent edits, the JSON report,
 //! one-shot `actions` commands, interrupts, faults, the request budget, and kill -9.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
 use dactl::sandbox::SandboxOptions;
 use serde_json::Value;
 
-use crate::support::{Org, diff, stderr, stdout};
-
-const RAISE: &str = "scripts/raise-timeouts.rhai";
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-bulk-{}-{name}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// `/sandbox/actions` without versions (undo moves versions on; nothing else may differ).
-fn without_versions(actions: &[Value]) -> Vec<Value> {
-    actions
-        .iter()
-        .map(|a| {
-            let mut a = a.clone();
-            a.as_object_mut().unwrap().remove("version");
-            a
-        })
-        .collect()
-}
-
-fn timeout(action: &Value) -> Option<i64> {
-    action["config"]["timeoutSeconds"].as_i64()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
-
-fn assert_code(output: &Output, expected: i32) {
-    assert_eq!(
-        code(output),
-        expected,
-        "stdout: {}\nstderr: {}",
-        stdout(output),
-        stderr(output)
-    );
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// Another editor: the name gains ` (edited)` and the version rises.
-fn edit(org: &Org, id: &str) {
-    let url = format!("{}/sandbox/actions/{id}/edit", org.url());
-    let status = org.rt.block_on(async {
-        reqwest::Client::new()
-            .post(&url)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    assert!(status.is_success(), "{status}");
-}
+use crate::support::{
+    Org, RAISE, assert_code, assert_complete, dactl, diff, eligible, kill_rerun_undo, kinds, lines,
+    path, raise, report, signal, spawn, stderr, stdout, temp_dir, timeout, wait_for_intents,
+    without_versions,
+};
 
 /// The hand-written seed org, with a rate limit that does not slow tests down.
 fn seed() -> Org {
@@ -84,37 +17,6 @@ fn seed() -> Org {
         rate_limit: 100_000,
         ..SandboxOptions::default()
     })
-}
-
-/// `dactl` against `org`, allowed as many requests a minute as the org.
-fn dactl(org: &Org, args: &[&str]) -> Output {
-    let mut all = vec!["--rate", "100000"];
-    all.extend_from_slice(args);
-    org.dactl(&all)
-}
-
-fn report(output: &Output) -> Value {
-    let text = stdout(output);
-    let last = text.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// Every standard action below `target` goes to `target`, unset ones too (`--arg unset=set`), so
-/// that undo has timeouts to remove again as well as ones to put back.
-fn raise(org: &Org, journal: &Path, target: &str) -> Output {
-    dactl(
-        org,
-        &[
-            "--journal",
-            path(journal),
-            "run",
-            RAISE,
-            "--arg",
-            &format!("target={target}"),
-            "--arg",
-            "unset=set",
-        ],
-    )
 }
 
 #[test]
@@ -473,7 +375,7 @@ fn a_saved_plan_applied_after_concurrent_edits_skips_or_reapplies() {
     let renamed = changes[0]["id"].as_str().unwrap().to_owned();
     let retimed = changes[1]["id"].as_str().unwrap().to_owned();
     // Between plan and apply: one action is renamed, another gets a new timeout.
-    edit(&org, &renamed);
+    org.edit(&renamed);
     let set = dactl(
         &org,
         &[
@@ -693,21 +595,6 @@ fn big_org(n: usize, fault_rate: f64, latency_ms: u64) -> Org {
     })
 }
 
-/// Kinds by id, from `dactl actions list --json`.
-fn kinds(org: &Org) -> std::collections::HashMap<String, String> {
-    let list = dactl(org, &["--json", "actions", "list"]);
-    assert_code(&list, 0);
-    let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
-    all.iter()
-        .map(|a| {
-            (
-                a["id"].as_str().unwrap().to_owned(),
-                a["kind"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Template reads a write of each action costs, by id: one per template its config names only by
 /// URI (`requestTemplateUri` without `requestTemplate`, `successTemplateUri` without
 /// `successTemplate`), since a PATCH replaces the config whole and must carry the text. Read from
@@ -730,22 +617,6 @@ fn template_reads(org: &Org) -> std::collections::HashMap<String, u64> {
         .collect()
 }
 
-/// Standard actions with a timeout below `target`, and with `unset` those with none: what the
-/// raise script changes (unset ones only with `--arg unset=set`).
-fn eligible(
-    before: &[Value],
-    kinds: &std::collections::HashMap<String, String>,
-    target: i64,
-    unset: bool,
-) -> Vec<String> {
-    before
-        .iter()
-        .filter(|a| kinds.get(a["id"].as_str().unwrap()).map(String::as_str) == Some("standard"))
-        .filter(|a| timeout(a).map_or(unset, |t| t < target))
-        .map(|a| a["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// Standard actions with no timeout set.
 fn unset_standard(before: &[Value], kinds: &std::collections::HashMap<String, String>) -> usize {
     before
@@ -753,19 +624,6 @@ fn unset_standard(before: &[Value], kinds: &std::collections::HashMap<String, St
         .filter(|a| kinds.get(a["id"].as_str().unwrap()).map(String::as_str) == Some("standard"))
         .filter(|a| timeout(a).is_none())
         .count()
-}
-
-/// Every intent has an outcome line after it.
-fn assert_complete(journal: &[Value]) {
-    let mut open: std::collections::HashMap<String, usize> = Default::default();
-    for line in journal {
-        let id = line["action_id"].as_str().unwrap().to_owned();
-        match line["kind"].as_str().unwrap() {
-            "intent" => *open.entry(id).or_default() += 1,
-            _ => *open.get_mut(&id).expect("an outcome follows its intent") -= 1,
-        }
-    }
-    assert!(open.values().all(|n| *n == 0), "{open:?}");
 }
 
 #[test]
@@ -901,45 +759,6 @@ fn a_fault_free_raise_keeps_the_request_budget() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// `dactl` against `org`, started in the background.
-fn spawn(org: &Org, args: &[&str]) -> std::process::Child {
-    crate::support::dactl_cmd()
-        .args(["--environment", &org.url()])
-        .args(args)
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox")
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits until the journal holds at least `n` intent lines.
-fn wait_for_intents(journal: &Path, n: usize) {
-    let start = std::time::Instant::now();
-    loop {
-        let count = std::fs::read_to_string(journal)
-            .map(|t| t.matches("\"kind\":\"intent\"").count())
-            .unwrap_or(0);
-        if count >= n {
-            return;
-        }
-        assert!(
-            start.elapsed().as_secs() < 60,
-            "the run never wrote {n} intents"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
-fn signal(child: &std::process::Child, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([name, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn ctrl_c_finishes_in_flight_writes_flushes_the_journal_and_exits_130() {
     let org = big_org(80, 0.0, 150);
@@ -982,84 +801,8 @@ fn ctrl_c_finishes_in_flight_writes_flushes_the_journal_and_exits_130() {
 fn killed_then_rerun_then_both_undone_is_the_start_state() {
     let org = big_org(120, 0.0, 40);
     let dir = temp_dir("sigkill");
-    let kinds = kinds(&org);
-    let start = org.actions();
-    let first = dir.join("first.jsonl");
-    // Unset ones too: many writes, so the kill lands part way.
-    let child = spawn(
-        &org,
-        &[
-            "--rate",
-            "100000",
-            "--journal",
-            path(&first),
-            "run",
-            RAISE,
-            "--arg",
-            "target=30",
-            "--arg",
-            "unset=set",
-        ],
-    );
-    wait_for_intents(&first, 10);
-    signal(&child, "-KILL");
-    let _ = child.wait_with_output().unwrap();
-    // A request the sandbox was still delaying when the client died may yet land: let it.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let partly = org.actions();
-    let eligible = eligible(&start, &kinds, 30, true);
-    let done = eligible
-        .iter()
-        .filter(|id| timeout(partly.iter().find(|a| a["id"] == id.as_str()).unwrap()) == Some(30))
-        .count();
-    assert!(
-        done < eligible.len(),
-        "the kill came too late to test anything"
-    );
-
-    // Re-running finishes the rest and changes nothing twice.
-    let second = dir.join("second.jsonl");
-    assert_code(&raise_fast(&org, &second), 0);
-    let rerun: Vec<String> = lines(&second)
-        .iter()
-        .filter(|l| l["kind"] == "intent")
-        .map(|l| l["action_id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(rerun.len(), eligible.len() - done);
-    for id in &eligible {
-        assert_eq!(timeout(&org.action(id)), Some(30), "{id}");
-    }
-
-    for journal in [&second, &first] {
-        let undo = dactl(
-            &org,
-            &[
-                "--journal",
-                path(&dir.join("undo.jsonl")),
-                "undo",
-                path(journal),
-            ],
-        );
-        assert_code(&undo, 0);
-    }
-    assert_eq!(without_versions(&org.actions()), without_versions(&start));
+    kill_rerun_undo(&org, &dir, 30, 10, &[]);
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-fn raise_fast(org: &Org, journal: &Path) -> Output {
-    dactl(
-        org,
-        &[
-            "--journal",
-            path(journal),
-            "run",
-            RAISE,
-            "--arg",
-            "target=30",
-            "--arg",
-            "unset=set",
-        ],
-    )
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod change;
 mod cli;
 mod client;
 mod config;
+mod contract;
 mod doctor;
 mod filters;
 mod hostile;
@@ -19,6 +20,7 @@ mod script;
 mod session;
 mod support;
 mod unset;
+mod variants;
 
 /// Cargo builds only this binary (`autotests = false`): a `tests/*.rs` file not declared above
 /// compiles into nothing, and its tests never run, silently. This fails naming any such file.

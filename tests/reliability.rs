@@ -15,7 +15,7 @@ use dactl::sandbox::SandboxOptions;
 use dactl::secret::Secret;
 use serde_json::Value;
 
-use crate::support::{Org, diff, stderr, stdout};
+use crate::support::{Org, assert_only_intended, diff, stderr, stdout};
 
 /// Ids of the org's standard actions (the ones a plain PATCH changes), read with one listing.
 fn standard_ids(org: &Org) -> Vec<String> {
@@ -65,46 +65,6 @@ fn raise(ids: &[String], timeout: u32) -> String {
         "update_timeouts({}, {timeout})",
         serde_json::to_string(ids).unwrap()
     )
-}
-
-/// Checks the end state of a bulk run: every target at `timeout`; of the rest nothing changed;
-/// a changed action differs only in `timeoutSeconds` and `version` (+1 exactly), plus the name
-/// for actions in `edited` (another editor's change, which must survive).
-fn assert_only_intended(
-    before: &[Value],
-    after: &[Value],
-    targets: &[String],
-    timeout: u32,
-    edited: &[String],
-) {
-    let by_id = |list: &[Value], id: &str| list.iter().find(|a| a["id"] == id).unwrap().clone();
-    for id in targets {
-        assert_eq!(
-            by_id(after, id)["config"]["timeoutSeconds"],
-            timeout,
-            "target {id} was raised"
-        );
-    }
-    for (id, paths) in diff(before, after) {
-        assert!(
-            targets.contains(&id),
-            "{id} was not a target, yet {paths:?} changed"
-        );
-        let edited_here = edited.contains(&id);
-        for path in &paths {
-            let allowed = path == ".config.timeoutSeconds"
-                || path == ".version"
-                || (edited_here && path == ".name");
-            assert!(allowed, "{id}: {path} changed");
-        }
-        let (old, new) = (
-            by_id(before, &id)["version"].as_i64().unwrap(),
-            by_id(after, &id)["version"].as_i64().unwrap(),
-        );
-        // One write of ours, plus one for another editor's change.
-        let expected = 1 + i64::from(edited_here);
-        assert_eq!(new - old, expected, "{id}: version {old} → {new}");
-    }
 }
 
 /// Targets not already at `timeout`, so each must be written exactly once.

@@ -1,5 +1,8 @@
-//! Shared test fixtures: a sandbox org on 127.0.0.1 and the real `dactl` binary pointed at it.
+//! Shared test fixtures: a sandbox org on 127.0.0.1 and the real `dactl` binary pointed at it,
+//! and the steps bulk scenarios share (raise, undo, the eligible set, journals, kill -9).
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dactl::sandbox::{Sandbox, SandboxOptions};
@@ -72,6 +75,12 @@ impl Org {
 
     /// API requests (`/api/v2/...`) the sandbox counted that match `keep(method, route)`.
     pub fn count(&self, keep: impl Fn(&str, &str) -> bool) -> u64 {
+        self.count_answers(|method, route, _| keep(method, route))
+    }
+
+    /// API requests (`/api/v2/...`) the sandbox counted that match `keep(method, route, status)`
+    /// (status 0: the connection was dropped).
+    pub fn count_answers(&self, keep: impl Fn(&str, &str, u64) -> bool) -> u64 {
         let stats = self.get_json("/sandbox/stats");
         stats["requests"]
             .as_array()
@@ -79,10 +88,24 @@ impl Org {
             .iter()
             .filter(|r| {
                 let route = r["route"].as_str().unwrap();
-                route.starts_with("/api/v2") && keep(r["method"].as_str().unwrap(), route)
+                route.starts_with("/api/v2")
+                    && keep(
+                        r["method"].as_str().unwrap(),
+                        route,
+                        r["status"].as_u64().unwrap(),
+                    )
             })
             .map(|r| r["count"].as_u64().unwrap())
             .sum()
+    }
+
+    /// Another editor changes an action: its name gains ` (edited)` and its version rises.
+    pub fn edit(&self, id: &str) {
+        let url = format!("{}/sandbox/actions/{id}/edit", self.url());
+        let status = self
+            .rt
+            .block_on(async { self.http.post(&url).send().await.unwrap().status() });
+        assert!(status.is_success(), "{status}");
     }
 
     /// Writes of any kind (PATCH, POST, PUT) the API received.
@@ -164,4 +187,286 @@ pub fn diff(before: &[Value], after: &[Value]) -> Vec<(String, Vec<String>)> {
         }
     }
     changed
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps bulk scenarios share
+
+/// The reusable raise script: `--arg target=T`, `--arg unset=set`.
+pub const RAISE: &str = "scripts/raise-timeouts.rhai";
+
+/// A fresh folder under the temporary directory, for journals and plans.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "dactl-bulk-{}-{name}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `/sandbox/actions` without versions (undo moves versions on; nothing else may differ).
+pub fn without_versions(actions: &[Value]) -> Vec<Value> {
+    actions
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            a.as_object_mut().unwrap().remove("version");
+            a
+        })
+        .collect()
+}
+
+pub fn timeout(action: &Value) -> Option<i64> {
+    action["config"]["timeoutSeconds"].as_i64()
+}
+
+pub fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+pub fn assert_code(output: &Output, expected: i32) {
+    assert_eq!(
+        code(output),
+        expected,
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// A journal's lines, parsed.
+pub fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `dactl` against `org`, allowed as many requests a minute as the org.
+pub fn dactl(org: &Org, args: &[&str]) -> Output {
+    let mut all = vec!["--rate", "100000"];
+    all.extend_from_slice(args);
+    org.dactl(&all)
+}
+
+/// The JSON report `--json` prints as the last line of stdout.
+pub fn report(output: &Output) -> Value {
+    let text = stdout(output);
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Every standard action below `target` goes to `target`, unset ones too (`--arg unset=set`), so
+/// that undo has timeouts to remove again as well as ones to put back.
+pub fn raise(org: &Org, journal: &Path, target: &str) -> Output {
+    dactl(
+        org,
+        &[
+            "--journal",
+            path(journal),
+            "run",
+            RAISE,
+            "--arg",
+            &format!("target={target}"),
+            "--arg",
+            "unset=set",
+        ],
+    )
+}
+
+/// `dactl undo JOURNAL`, journaling the undo to `undo_journal`.
+pub fn undo(org: &Org, journal: &Path, undo_journal: &Path) -> Output {
+    dactl(
+        org,
+        &["--journal", path(undo_journal), "undo", path(journal)],
+    )
+}
+
+/// Kinds by id, from `dactl actions list --json`, in the order the API lists the actions.
+pub fn kinds(org: &Org) -> HashMap<String, String> {
+    listed_kinds(org).into_iter().collect()
+}
+
+/// (id, kind) of every listed action, in the order the API lists them (by name).
+pub fn listed_kinds(org: &Org) -> Vec<(String, String)> {
+    let list = dactl(org, &["--json", "actions", "list"]);
+    assert_code(&list, 0);
+    let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    all.iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_owned(),
+                a["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Standard actions with a timeout below `target`, and with `unset` those with none: what the
+/// raise script changes (unset ones only with `--arg unset=set`).
+pub fn eligible(
+    before: &[Value],
+    kinds: &HashMap<String, String>,
+    target: i64,
+    unset: bool,
+) -> Vec<String> {
+    before
+        .iter()
+        .filter(|a| kinds.get(a["id"].as_str().unwrap()).map(String::as_str) == Some("standard"))
+        .filter(|a| timeout(a).map_or(unset, |t| t < target))
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Checks the end state of a bulk run: every target at `timeout`; of the rest nothing changed;
+/// a changed action differs only in `timeoutSeconds` and `version` (+1 exactly), plus the name
+/// for actions in `edited` (another editor's change, which must survive). Template text is
+/// compared too where the snapshots carry it (`Org::actions` does).
+pub fn assert_only_intended(
+    before: &[Value],
+    after: &[Value],
+    targets: &[String],
+    timeout: u32,
+    edited: &[String],
+) {
+    let by_id = |list: &[Value], id: &str| list.iter().find(|a| a["id"] == id).unwrap().clone();
+    for id in targets {
+        assert_eq!(
+            by_id(after, id)["config"]["timeoutSeconds"],
+            timeout,
+            "target {id} was raised"
+        );
+    }
+    for (id, paths) in diff(before, after) {
+        assert!(
+            targets.contains(&id),
+            "{id} was not a target, yet {paths:?} changed"
+        );
+        let edited_here = edited.contains(&id);
+        for path in &paths {
+            let allowed = path == ".config.timeoutSeconds"
+                || path == ".version"
+                || (edited_here && path == ".name");
+            assert!(allowed, "{id}: {path} changed");
+        }
+        let (old, new) = (
+            by_id(before, &id)["version"].as_i64().unwrap(),
+            by_id(after, &id)["version"].as_i64().unwrap(),
+        );
+        // One write of ours, plus one for another editor's change.
+        let expected = 1 + i64::from(edited_here);
+        assert_eq!(new - old, expected, "{id}: version {old} → {new}");
+    }
+}
+
+/// Every intent has an outcome line after it.
+pub fn assert_complete(journal: &[Value]) {
+    let mut open: HashMap<String, usize> = Default::default();
+    for line in journal {
+        let id = line["action_id"].as_str().unwrap().to_owned();
+        match line["kind"].as_str().unwrap() {
+            "intent" => *open.entry(id).or_default() += 1,
+            _ => *open.get_mut(&id).expect("an outcome follows its intent") -= 1,
+        }
+    }
+    assert!(open.values().all(|n| *n == 0), "{open:?}");
+}
+
+/// `dactl` against `org`, started in the background.
+pub fn spawn(org: &Org, args: &[&str]) -> std::process::Child {
+    dactl_cmd()
+        .args(["--environment", &org.url()])
+        .args(args)
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox")
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the journal holds at least `n` intent lines.
+pub fn wait_for_intents(journal: &Path, n: usize) {
+    let start = std::time::Instant::now();
+    loop {
+        let count = std::fs::read_to_string(journal)
+            .map(|t| t.matches("\"kind\":\"intent\"").count())
+            .unwrap_or(0);
+        if count >= n {
+            return;
+        }
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the run never wrote {n} intents"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The kill -9 scenario: a raise to `target` (unset ones too) is killed after `kill_after`
+/// intents; a re-run finishes exactly the rest (nothing twice); undoing both journals, the
+/// re-run's first, brings every action back to how it was before (versions aside). `extra` goes
+/// before the killed run's command (e.g. `--concurrency 2`, to slow it). Journals go to `dir`.
+pub fn kill_rerun_undo(org: &Org, dir: &Path, target: i64, kill_after: usize, extra: &[&str]) {
+    let kinds = kinds(org);
+    let start = org.actions();
+    let first = dir.join("killed.jsonl");
+    let target_arg = format!("target={target}");
+    let mut args = vec!["--rate", "100000", "--journal", path(&first)];
+    args.extend_from_slice(extra);
+    args.extend(["run", RAISE, "--arg", &target_arg, "--arg", "unset=set"]);
+    let child = spawn(org, &args);
+    wait_for_intents(&first, kill_after);
+    signal(&child, "-KILL");
+    let _ = child.wait_with_output().unwrap();
+    // A request the sandbox was still delaying when the client died may yet land: let it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let partly = org.actions();
+    let eligible = eligible(&start, &kinds, target, true);
+    let done = eligible
+        .iter()
+        .filter(|id| {
+            timeout(partly.iter().find(|a| a["id"] == id.as_str()).unwrap()) == Some(target)
+        })
+        .count();
+    assert!(
+        done < eligible.len(),
+        "the kill came too late to test anything ({done} of {} done)",
+        eligible.len()
+    );
+
+    // Re-running finishes the rest and changes nothing twice.
+    let second = dir.join("rerun.jsonl");
+    assert_code(&raise(org, &second, &target.to_string()), 0);
+    let rerun: Vec<String> = lines(&second)
+        .iter()
+        .filter(|l| l["kind"] == "intent")
+        .map(|l| l["action_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rerun.len(), eligible.len() - done);
+    let raised = org.actions();
+    for id in &eligible {
+        let action = raised.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        assert_eq!(timeout(action), Some(target), "{id}");
+    }
+
+    for journal in [&second, &first] {
+        assert_code(&undo(org, journal, &dir.join("undo-kill.jsonl")), 0);
+    }
+    assert_eq!(without_versions(&org.actions()), without_versions(&start));
 }

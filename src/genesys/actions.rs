@@ -171,9 +171,11 @@ impl Client {
         self.send_json(call.action(id)).await
     }
 
-    /// `GET .../actions/{id}/templates/{fileName}`: a template's text.
+    /// `GET .../actions/{id}/templates/{fileName}`: a template's text. The contract says this
+    /// operation produces `text/plain`; errors still come as JSON, so both are accepted.
     pub async fn get_template(&self, id: &str, file_name: &str) -> Result<String, Error> {
-        let call = Call::new(Method::GET, action_path(id, &["templates", file_name]));
+        let call = Call::new(Method::GET, action_path(id, &["templates", file_name]))
+            .accept("text/plain, application/json");
         self.send_text(call.action(id)).await
     }
 

@@ -97,6 +97,8 @@ pub(crate) struct Call<'a> {
     pub body: Option<serde_json::Value>,
     /// The action the call is about: named in its errors.
     pub action_id: Option<&'a str>,
+    /// The `Accept` header: JSON unless the operation produces something else (template text).
+    pub accept: &'static str,
 }
 
 impl<'a> Call<'a> {
@@ -107,6 +109,7 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             body: None,
             action_id: None,
+            accept: "application/json",
         }
     }
 
@@ -126,6 +129,11 @@ impl<'a> Call<'a> {
 
     pub fn action(mut self, id: &'a str) -> Self {
         self.action_id = Some(id);
+        self
+    }
+
+    pub fn accept(mut self, accept: &'static str) -> Self {
+        self.accept = accept;
         self
     }
 }
@@ -264,7 +272,7 @@ impl Client {
                 .http
                 .request(call.method.clone(), url.clone())
                 .bearer_auth(lease.token.expose())
-                .header(reqwest::header::ACCEPT, "application/json")
+                .header(reqwest::header::ACCEPT, call.accept)
                 .timeout(inner.options.request_timeout);
             if let Some(body) = &call.body {
                 request = request.json(body);

@@ -1,5 +1,5 @@
 //! What happens to every request before and after its handler: the correlation id, request
-//! statistics, latency and fault injection.
+//! statistics, latency, fault injection, and (with `record_exchanges`) a copy of each exchange.
 //!
 //! Faults stand for trouble in front of the platform (gateway, load balancer), so they are decided
 //! before authentication and do not count against the rate limit. A dropped connection really
@@ -7,14 +7,22 @@
 //! the accept loop in `mod.rs` then drops the connection. For writes, half of the dropped
 //! connections happen after the write was applied, so the client loses the response, not the
 //! change.
+//!
+//! Recording (`SandboxOptions::record_exchanges`, off by default) buffers the request and
+//! response bodies of every `/api/v2` and `/oauth/token` request (they are small) and keeps them
+//! with the method, the matched route template, the query string, both content types and the
+//! status, for `GET /sandbox/exchanges`: what a contract test validates. Off, bodies stream
+//! through untouched.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::error::ApiError;
@@ -29,6 +37,44 @@ pub struct Ctx(pub String);
 pub struct ConnHandle(pub Arc<Notify>);
 
 pub const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
+
+/// One `/api/v2` or `/oauth/token` request and its answer, as `GET /sandbox/exchanges` shows it.
+/// Bodies are text (lossy UTF-8: every body the API takes or gives is text); content types are
+/// `None` where the header was absent.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exchange {
+    pub method: String,
+    /// The route template that matched (`/api/v2/integrations/actions/{actionId}`); the path
+    /// itself where none did.
+    pub route: String,
+    pub path: String,
+    /// The raw query string, without the `?`.
+    pub query: Option<String>,
+    /// The request's `Accept` header: what the client said it takes back.
+    pub accept: Option<String>,
+    pub request_content_type: Option<String>,
+    pub request_body: String,
+    /// 0: the connection was dropped without an answer (no response fields then).
+    pub status: u16,
+    pub response_content_type: Option<String>,
+    pub response_body: String,
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Reads a whole body. A body that cannot be read (the client went away mid-request) counts as
+/// empty: the handler then refuses it as it would any empty body.
+async fn buffer(body: Body) -> Bytes {
+    axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -51,8 +97,9 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         .unwrap_or_else(|| path.clone());
     let write = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method);
 
-    let (ctx, latency, fault, retry_after) = {
+    let (ctx, latency, fault, retry_after, recording) = {
         let mut state = shared.lock();
+        let recording = counted && state.options.record_exchanges;
         let ctx = uuid_like(&mut state.rng);
         let rate = state.options.fault_rate;
         let only_throttle = state.options.only_throttle_faults;
@@ -66,8 +113,27 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
                 _ => Fault::DropBefore,
             });
         let retry_after = state.options.retry_after_secs;
-        (ctx, state.options.latency_ms, fault, retry_after)
+        (ctx, state.options.latency_ms, fault, retry_after, recording)
     };
+    // With recording on, the request body is read here and handed on as the same bytes.
+    let mut exchange = None;
+    if recording {
+        let (parts, body) = request.into_parts();
+        let bytes = buffer(body).await;
+        exchange = Some(Exchange {
+            method: method.to_string(),
+            route: route.clone(),
+            path: path.clone(),
+            query: parts.uri.query().map(str::to_owned),
+            accept: header_text(&parts.headers, header::ACCEPT),
+            request_content_type: header_text(&parts.headers, header::CONTENT_TYPE),
+            request_body: String::from_utf8_lossy(&bytes).into_owned(),
+            status: 0,
+            response_content_type: None,
+            response_body: String::new(),
+        });
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
     request.extensions_mut().insert(Ctx(ctx.clone()));
     let conn = request.extensions().get::<ConnHandle>().cloned();
     let _in_flight = counted.then(|| InFlight::enter(&shared));
@@ -96,6 +162,9 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
             if counted {
                 record(&shared, &method, &route, 0);
             }
+            if let Some(exchange) = exchange.take() {
+                shared.lock().exchanges.push(exchange);
+            }
             conn.0.notify_one();
             // The accept loop drops this connection, and this future with it.
             std::future::pending::<Response>().await
@@ -108,6 +177,15 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
     }
     if let Ok(value) = HeaderValue::from_str(&ctx) {
         response.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    if let Some(mut exchange) = exchange {
+        let (parts, body) = response.into_parts();
+        let bytes = buffer(body).await;
+        exchange.status = parts.status.as_u16();
+        exchange.response_content_type = header_text(&parts.headers, header::CONTENT_TYPE);
+        exchange.response_body = String::from_utf8_lossy(&bytes).into_owned();
+        shared.lock().exchanges.push(exchange);
+        response = Response::from_parts(parts, Body::from(bytes));
     }
     response
 }

@@ -35,6 +35,8 @@
 //!   `peak_in_flight` is the most requests it was answering at once.
 //! - `GET /sandbox/actions` shows every action as stored (config naming templates by URI,
 //!   contract, function settings, draft); `?templates=text` adds each template's text.
+//! - `GET /sandbox/exchanges` (with `record_exchanges`) lists every `/api/v2` and `/oauth/token`
+//!   request with its answer, bodies included, for contract tests: `{"recording", "exchanges"}`.
 //! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
 //!   first, expired ones included), so tests can prove no token leaks into output or files.
 //!
@@ -105,6 +107,10 @@ pub struct SandboxOptions {
     /// The first N action PATCHes also replace a template with the platform's default text (the
     /// request template, or the success template when the request one is already the default).
     pub corrupt_writes: u32,
+    /// Keep every `/api/v2` and `/oauth/token` exchange (method, route template, query, both
+    /// bodies and content types, status) for `GET /sandbox/exchanges`. Off by default: bodies are
+    /// then never buffered.
+    pub record_exchanges: bool,
 }
 
 impl Default for SandboxOptions {
@@ -125,6 +131,7 @@ impl Default for SandboxOptions {
             only_write_faults: false,
             variants: Variants::default(),
             corrupt_writes: 0,
+            record_exchanges: false,
         }
     }
 }
@@ -160,6 +167,7 @@ impl Sandbox {
             in_flight: 0,
             peak_in_flight: 0,
             corrupt_writes_left: corrupt_writes,
+            exchanges: Vec::new(),
         };
         let router = routes::router(Shared(Arc::new(Mutex::new(state))));
         let server = tokio::spawn(serve(listener, router));

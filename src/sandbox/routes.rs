@@ -60,6 +60,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/sandbox/actions/{actionId}/edit", post(sandbox_edit))
         .route("/sandbox/stats", get(sandbox_stats))
         .route("/sandbox/tokens", get(sandbox_tokens))
+        .route("/sandbox/exchanges", get(sandbox_exchanges))
         .route("/sandbox/stats/reset", post(sandbox_stats_reset))
         .fallback(not_found_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -1149,6 +1150,16 @@ async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
 /// Every access token issued so far, oldest first, expired ones included.
 async fn sandbox_tokens(State(shared): State<Shared>) -> Json<Value> {
     Json(json!({ "tokens": shared.lock().issued_tokens }))
+}
+
+/// Every `/api/v2` and `/oauth/token` exchange so far, oldest answer first, when the sandbox
+/// records them (`record_exchanges`); `recording: false` and none otherwise.
+async fn sandbox_exchanges(State(shared): State<Shared>) -> Json<Value> {
+    let org = shared.lock();
+    Json(json!({
+        "recording": org.options.record_exchanges,
+        "exchanges": org.exchanges,
+    }))
 }
 
 async fn sandbox_stats_reset(State(shared): State<Shared>) -> StatusCode {

@@ -679,7 +679,9 @@ fn contract(spec: &Spec) -> Value {
             "title": title,
             "type": "object",
             "properties": properties,
-            "additionalProperties": true,
+            // `{}` rather than `true` (the same in JSON Schema): the contract types a
+            // JsonSchemaDocument's `additionalProperties` as an object.
+            "additionalProperties": {},
         });
         if required {
             doc["required"] = json!(names);

@@ -410,6 +410,8 @@ pub struct State {
     pub peak_in_flight: u64,
     /// Action PATCHes still to be corrupted (`SandboxOptions::corrupt_writes`).
     pub corrupt_writes_left: u32,
+    /// Every exchange, in the order answered, when `SandboxOptions::record_exchanges` is on.
+    pub exchanges: Vec<super::gateway::Exchange>,
     pub rng: fastrand::Rng,
 }
 
