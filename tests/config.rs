@@ -142,7 +142,8 @@ fn the_default_profile_gives_credentials_and_region() {
     );
     assert_eq!(settings.target.region.as_deref(), Some("eu-west-1"));
     assert_eq!(settings.rate_per_minute, 300);
-    assert_eq!(settings.concurrency, 8);
+    // The Terraform provider's default pool, four requests in flight per token.
+    assert_eq!((settings.tokens, settings.concurrency), (10, 40));
 }
 
 #[test]
@@ -309,7 +310,7 @@ fn rate_and_concurrency_must_be_at_least_one() {
         ConfigError::Rate { value: 0 }
     );
     let inputs = Inputs {
-        concurrency: 0,
+        concurrency: Some(0),
         ..Inputs::default()
     };
     let err = resolve(&inputs, &[], &home).unwrap_err();
@@ -338,12 +339,16 @@ fn local_settings_and_client_options() {
         "sandbox",
         dactl::secret::Secret::new("sandbox"),
         600,
+        3,
         4,
     );
     let options = settings.client_options();
     assert_eq!(options.target.api_base.as_str(), "http://127.0.0.1:4567/");
     assert_eq!(options.target.login_base, options.target.api_base);
-    assert_eq!((options.rate_per_minute, options.concurrency), (600, 4));
+    assert_eq!(
+        (options.rate_per_minute, options.tokens, options.concurrency),
+        (600, 3, 4)
+    );
     assert_eq!(
         options.retry.max_retry_after,
         std::time::Duration::from_secs(180)

@@ -340,6 +340,7 @@ fn a_server_answering_late_ends_in_a_clear_timeout_error() {
             client_secret: Secret::new("sandbox"),
         },
         rate_per_minute: 300,
+        tokens: 1,
         concurrency: 4,
         retry: RetryPolicy {
             max_attempts: 2,
