@@ -9,6 +9,7 @@ mod config;
 mod filters;
 mod hostile;
 mod isolation;
+mod pool;
 mod reliability;
 mod repl;
 mod sandbox;
