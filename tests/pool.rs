@@ -244,6 +244,63 @@ async fn a_pool_grows_under_the_token_endpoints_limit_without_pressing_it() {
     assert_eq!(tokens.values().map(|(a, _)| a).sum::<u64>(), 80);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_renews_only_the_token_that_got_it_and_repeats_on_it() {
+    let first = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let id = an_action(&first).await;
+    let client = pool_client(&first, 3, 600, 8);
+    // Busy for about 3 s, the pool grows to its three tokens.
+    reads(&client, &id, 60).await;
+    assert_eq!(per_token(&first).await.len(), 3);
+    assert_eq!(client.tokens_minted(), 3);
+
+    // A sandbox restarted on the same port knows none of them: each gets a 401 on its next use.
+    let address = first.base_url().clone();
+    let listen = format!("127.0.0.1:{}", address.port().unwrap())
+        .parse()
+        .unwrap();
+    drop(first);
+    let mut second = None;
+    for _ in 0..50 {
+        match Sandbox::start(SandboxOptions {
+            listen,
+            ..SandboxOptions::default()
+        })
+        .await
+        {
+            Ok(sandbox) => {
+                second = Some(sandbox);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let second = second.expect("a sandbox restarts on the same port");
+    // Every read succeeds: each repeat went on its own token, renewed, not on another stale one
+    // (a second 401 would end the call).
+    reads(&client, &id, 20).await;
+    // Each token refused was refused once and renewed once; a token never refused (the run may
+    // end before it is used) is not renewed. (Which tokens the run reached depends on timing:
+    // two or three.)
+    let refused: u64 = stats(&second).await["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == 401)
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    assert!((1..=3).contains(&refused), "{refused} refusals");
+    assert_eq!(token_requests(&second, 200).await, refused);
+    assert_eq!(client.tokens_minted(), 3 + refused);
+    let tokens = per_token(&second).await;
+    assert_eq!(tokens.len() as u64, refused, "{tokens:?}");
+    assert_eq!(
+        tokens.values().map(|(a, _)| a).sum::<u64>(),
+        20,
+        "{tokens:?}"
+    );
+}
+
 /// The note that a ready-made token is a pool of one.
 const POOL_OF_ONE: &str = "is a pool of one token";
 
