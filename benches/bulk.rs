@@ -262,6 +262,8 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
             canary: true,
             journal: Some(dir.join(format!("{}.jsonl", spec.label.replace(' ', "-")))),
             rate_per_minute: spec.rate_per_minute,
+            // One token: the floor below is requests ÷ rate, the rate of one token.
+            tokens: 1,
             concurrency: spec.concurrency,
             printer: quiet(),
             request_timeout: None,
@@ -328,6 +330,7 @@ fn baseline(spec: &Spec, ids: &HashSet<String>) -> Result<Measured, Failure> {
                 client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
             },
             rate_per_minute: spec.rate_per_minute,
+            tokens: 1,
             concurrency: spec.concurrency,
             retry: RetryPolicy {
                 base_delay: Duration::from_millis(20),

@@ -586,7 +586,8 @@ fn inputs(global: &GlobalArgs) -> Inputs {
         environment: global.environment.clone(),
         profile: global.profile.clone(),
         rate_per_minute: global.rate,
-        concurrency: global.concurrency as usize,
+        tokens: global.tokens.map(|n| n as usize),
+        concurrency: global.concurrency.map(|n| n as usize),
     }
 }
 
@@ -614,7 +615,9 @@ fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
         canary: !global.no_canary,
         journal: global.journal.clone(),
         rate_per_minute: global.rate,
-        concurrency: global.concurrency as usize,
+        // 0: the settings' value (or, for the sandbox, the default pool and its concurrency).
+        tokens: global.tokens.map_or(0, |n| n as usize),
+        concurrency: global.concurrency.map_or(0, |n| n as usize),
         printer: printer.clone(),
         request_timeout: global.request_timeout.map(Duration::from_secs),
     };

@@ -52,15 +52,24 @@ pub struct GlobalArgs {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub request_timeout: Option<u64>,
 
-    /// Requests per minute for the whole run (Genesys Cloud allows 300 per token).
+    /// Requests per minute per token (Genesys Cloud allows 300 per token); a run with N tokens
+    /// goes up to N times this.
     #[arg(long, global = true, default_value_t = 300, value_name = "PER_MINUTE",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: u32,
 
-    /// Requests in flight at once.
-    #[arg(long, global = true, default_value_t = 8, value_name = "N",
+    /// Tokens to spread requests over, each with its own rate limit, minted only as the work
+    /// needs them (1 to 50). Default: the profile's `token_pool_size`, else 10. A ready-made
+    /// access token (GENESYSCLOUD_ACCESS_TOKEN) is always one.
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub tokens: Option<u32>,
+
+    /// Requests in flight at once, over all tokens (1 to 64). Default: 4 per token, at least 8,
+    /// at most 64.
+    #[arg(long, global = true, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
+    pub concurrency: Option<u32>,
 
     /// Plan only: send no write request of any kind.
     #[arg(long, global = true)]

@@ -8,7 +8,15 @@
 //! - credentials: env `GENESYSCLOUD_OAUTHCLIENT_ID` + `GENESYSCLOUD_OAUTHCLIENT_SECRET`, then env
 //!   `GENESYSCLOUD_ACCESS_TOKEN`, then the profile (`--profile`, default `DEFAULT`) of the `gc`
 //!   CLI's `~/.gc/config.toml`: keys `client_credentials` (the client id) + `client_secret`, or
-//!   `access_token`.
+//!   `access_token`;
+//! - tokens in the pool: `--tokens`, then the profile's `token_pool_size` (the `gc` CLI has no such
+//!   key; it is the Terraform provider's name for the same setting), then 10 (the provider's
+//!   default); a ready-made access token is always one, whatever these say;
+//! - requests in flight: `--concurrency`, else 4 per token of the pool (a ready-made token: one),
+//!   at least 8 and at most 64.
+//!
+//! The profile is read only when it is needed (for credentials or a region), so its
+//! `token_pool_size` counts only when the profile is in use.
 //!
 //! The secret is never a flag: it would land in shell history. It lives only in `Secret`.
 //! The process environment and the home directory are parameters of [`Settings::resolve_with`], so
@@ -22,12 +30,24 @@ use url::Url;
 
 use crate::genesys::error::{ENV_ACCESS_TOKEN, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_REGION};
 use crate::genesys::region::{RegionError, region_list};
-use crate::genesys::{ClientOptions, Credentials, RetryPolicy, Target};
+use crate::genesys::{ClientOptions, Credentials, MAX_TOKENS, RetryPolicy, Target};
 use crate::secret::Secret;
 
 pub const DEFAULT_PROFILE: &str = "DEFAULT";
+/// Requests per minute per token: Genesys Cloud's default limit.
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 300;
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Tokens in the pool when nothing says otherwise (the Terraform provider's `token_pool_size`
+/// default).
+pub const DEFAULT_TOKENS: usize = 10;
+/// Most requests in flight at once (`--concurrency` allows no more).
+pub const MAX_CONCURRENCY: usize = 64;
+
+/// Requests in flight when `--concurrency` is not given: 4 per token, so each token can keep its
+/// rate with round trips of up to four spacings (800 ms at 300 a minute), at least 8 (what a
+/// single token had before there was a pool), at most 64.
+pub fn default_concurrency(tokens: usize) -> usize {
+    tokens.saturating_mul(4).clamp(8, MAX_CONCURRENCY)
+}
 /// How long one request may take before it counts as a transport error.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -38,19 +58,43 @@ pub struct Inputs {
     pub environment: Option<String>,
     /// `--profile`; default `DEFAULT`.
     pub profile: Option<String>,
+    /// Requests per minute per token.
     pub rate_per_minute: u32,
-    pub concurrency: usize,
+    /// `--tokens`; `None`: the profile's `token_pool_size`, else 10.
+    pub tokens: Option<usize>,
+    /// `--concurrency`; `None`: derived from the pool ([`default_concurrency`]).
+    pub concurrency: Option<usize>,
 }
 
 impl Default for Inputs {
-    /// No region or profile given; the default rate (300/min) and concurrency (8).
+    /// No region, profile, pool size or concurrency given; the default rate (300/min per token).
     fn default() -> Self {
         Inputs {
             environment: None,
             profile: None,
             rate_per_minute: DEFAULT_RATE_PER_MINUTE,
-            concurrency: DEFAULT_CONCURRENCY,
+            tokens: None,
+            concurrency: None,
         }
+    }
+}
+
+impl Inputs {
+    /// The pool size and concurrency these inputs give with `credentials`, when no profile has a
+    /// say: what `--tokens` asked for (else 10), and `--concurrency` (else derived from the pool
+    /// the credentials allow).
+    pub fn pool(&self, credentials: &Credentials) -> (usize, usize) {
+        let tokens = self.tokens.unwrap_or(DEFAULT_TOKENS);
+        (tokens, self.concurrency_for(tokens, credentials))
+    }
+
+    fn concurrency_for(&self, tokens: usize, credentials: &Credentials) -> usize {
+        let usable = match credentials {
+            Credentials::AccessToken(_) => 1,
+            Credentials::ClientCredentials { .. } => tokens,
+        };
+        self.concurrency
+            .unwrap_or_else(|| default_concurrency(usable))
     }
 }
 
@@ -58,7 +102,10 @@ impl Default for Inputs {
 pub struct Settings {
     pub target: Target,
     pub credentials: Credentials,
+    /// Requests per minute per token.
     pub rate_per_minute: u32,
+    /// Tokens asked for (1 to 50); a ready-made access token is one whatever this says.
+    pub tokens: usize,
     pub concurrency: usize,
 }
 
@@ -103,6 +150,11 @@ pub enum ConfigError {
     },
     Rate {
         value: u32,
+    },
+    /// A pool size outside 1..=50, from `from` (`--tokens`, or the profile's `token_pool_size`).
+    Tokens {
+        value: i64,
+        from: String,
     },
     Concurrency {
         value: usize,
@@ -191,8 +243,13 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::Rate { value } => write!(
                 f,
-                "`--rate {value}` is not a rate: give the requests per minute, at least 1 (Genesys Cloud \
-                 allows 300 per minute per token by default)."
+                "`--rate {value}` is not a rate: give the requests per minute per token, at least 1 \
+                 (Genesys Cloud allows 300 per minute per token by default)."
+            ),
+            ConfigError::Tokens { value, from } => write!(
+                f,
+                "A pool of {value} tokens (from {from}) is not possible: give 1 to {MAX_TOKENS} \
+                 (default {DEFAULT_TOKENS}, as in the Terraform provider's `token_pool_size`)."
             ),
             ConfigError::Concurrency { value } => {
                 write!(
@@ -211,6 +268,8 @@ struct Profile {
     client_id: Option<String>,
     client_secret: Option<Secret>,
     access_token: Option<Secret>,
+    /// `token_pool_size`, as written (checked where it is used).
+    token_pool_size: Option<i64>,
 }
 
 /// `~/.gc/config.toml` under `home` (a placeholder path when there is no home).
@@ -269,11 +328,25 @@ fn read_profile(
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
+    let token_pool_size = match found.get("token_pool_size") {
+        None => None,
+        Some(toml::Value::Integer(n)) => Some(*n),
+        Some(_) => {
+            return Err(ConfigError::ProfileFile {
+                profile_file: path.into(),
+                problem: format!(
+                    "`token_pool_size` of the profile `{name}` is not a whole number (give 1 to \
+                     {MAX_TOKENS}, e.g. `token_pool_size = 10`)"
+                ),
+            });
+        }
+    };
     let profile = Profile {
         environment: text("environment"),
         client_id: text("client_credentials"),
         client_secret: text("client_secret").map(Secret::new),
         access_token: text("access_token").map(Secret::new),
+        token_pool_size,
     };
     Ok((Some(profile), present, true))
 }
@@ -296,9 +369,13 @@ impl Settings {
                 value: inputs.rate_per_minute,
             });
         }
-        if inputs.concurrency < 1 {
-            return Err(ConfigError::Concurrency {
-                value: inputs.concurrency,
+        if let Some(value) = inputs.concurrency.filter(|n| *n < 1) {
+            return Err(ConfigError::Concurrency { value });
+        }
+        if let Some(value) = inputs.tokens.filter(|n| !(1..=MAX_TOKENS).contains(n)) {
+            return Err(ConfigError::Tokens {
+                value: i64::try_from(value).unwrap_or(i64::MAX),
+                from: "`--tokens`".into(),
             });
         }
         let env = |name: &str| {
@@ -412,6 +489,25 @@ impl Settings {
             }
         };
 
+        let tokens = match (
+            inputs.tokens,
+            profile.as_ref().and_then(|p| p.token_pool_size),
+        ) {
+            (Some(tokens), _) => tokens,
+            (None, Some(size)) => usize::try_from(size)
+                .ok()
+                .filter(|n| (1..=MAX_TOKENS).contains(n))
+                .ok_or_else(|| ConfigError::Tokens {
+                    value: size,
+                    from: format!(
+                        "`token_pool_size` of the profile `{profile_name}` in `{}`",
+                        profile_file.display()
+                    ),
+                })?,
+            (None, None) => DEFAULT_TOKENS,
+        };
+        let concurrency = inputs.concurrency_for(tokens, &credentials);
+
         let profile_environment = profile.and_then(|p| p.environment);
         let target = match (given_target, profile_environment) {
             (Some(target), _) => target,
@@ -429,7 +525,8 @@ impl Settings {
             target,
             credentials,
             rate_per_minute: inputs.rate_per_minute,
-            concurrency: inputs.concurrency,
+            tokens,
+            concurrency,
         })
     }
 
@@ -439,6 +536,7 @@ impl Settings {
         client_id: &str,
         client_secret: Secret,
         rate_per_minute: u32,
+        tokens: usize,
         concurrency: usize,
     ) -> Settings {
         Settings {
@@ -448,6 +546,7 @@ impl Settings {
                 client_secret,
             },
             rate_per_minute: rate_per_minute.max(1),
+            tokens: tokens.clamp(1, MAX_TOKENS),
             concurrency: concurrency.max(1),
         }
     }
@@ -457,6 +556,7 @@ impl Settings {
             target: self.target.clone(),
             credentials: self.credentials.clone(),
             rate_per_minute: self.rate_per_minute,
+            tokens: self.tokens,
             concurrency: self.concurrency,
             retry: RetryPolicy::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,

@@ -69,10 +69,10 @@ pub const CANARY_READS: u64 = 2;
 /// read the settings back.
 pub const FUNCTION_REQUESTS_EACH: u64 = 8;
 
-/// The least time `requests` take at `rate_per_minute`, in minutes: what the rate limit allows.
-/// One function of both so a pool of tokens (a higher total rate) changes only the rate passed.
-pub fn minutes(requests: u64, rate_per_minute: u32) -> f64 {
-    requests as f64 / f64::from(rate_per_minute.max(1))
+/// The least time `requests` take at `rate_per_minute` on each of `tokens` tokens, in minutes:
+/// what the rate limits allow (the platform counts its limit per token).
+pub fn minutes(requests: u64, rate_per_minute: u32, tokens: usize) -> f64 {
+    requests as f64 / (f64::from(rate_per_minute.max(1)) * tokens.max(1) as f64)
 }
 
 /// One check's outcome: its finding, why it failed, or why it was not made.
@@ -271,6 +271,8 @@ pub struct Estimate {
     pub verify_reads: u64,
     pub first_write_check_reads: u64,
     pub rate_per_minute: u32,
+    /// Tokens in the pool (each with its own `rate_per_minute`).
+    pub tokens: usize,
     pub minutes: f64,
     pub function_actions: usize,
     pub function_requests_each: u64,
@@ -279,7 +281,14 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn of(actions: &[ActionInfo], integrations: usize, rate_per_minute: u32) -> Estimate {
+    /// The cost of setting every standard action of `actions`, at `rate_per_minute` on each of
+    /// `tokens` tokens.
+    fn of(
+        actions: &[ActionInfo],
+        integrations: usize,
+        rate_per_minute: u32,
+        tokens: usize,
+    ) -> Estimate {
         let standard: Vec<&ActionInfo> = actions
             .iter()
             .filter(|a| a.kind == Kind::Standard)
@@ -321,11 +330,12 @@ impl Estimate {
             verify_reads,
             first_write_check_reads,
             rate_per_minute,
-            minutes: minutes(requests, rate_per_minute),
+            tokens,
+            minutes: minutes(requests, rate_per_minute, tokens),
             function_actions,
             function_requests_each: FUNCTION_REQUESTS_EACH,
             function_requests,
-            function_minutes: minutes(function_requests, rate_per_minute),
+            function_minutes: minutes(function_requests, rate_per_minute, tokens),
         }
     }
 }
@@ -580,6 +590,7 @@ async fn checks(engine: &Engine, findings: &mut Findings) {
         &actions,
         integrations.len(),
         client.options().rate_per_minute,
+        client.options().pool_size(),
     ));
 
     findings.drafts = match client.list_drafts(&everything).await {
@@ -952,8 +963,10 @@ impl fmt::Display for Findings {
             Step::Done(e) => section(
                 &mut out,
                 &format!(
-                    "Setting every standard action ({}, unset ones included) at --rate {}/min",
-                    e.standard_actions, e.rate_per_minute
+                    "Setting every standard action ({}, unset ones included) at --rate {}/min on {}",
+                    e.standard_actions,
+                    e.rate_per_minute,
+                    plural(e.tokens as u64, "token", "tokens")
                 ),
                 &[
                     (
@@ -1083,6 +1096,7 @@ mod tests {
                 target: crate::genesys::Target::parse("eu-west-1").unwrap(),
                 credentials,
                 rate_per_minute: 300,
+                tokens: 1,
                 concurrency: 8,
                 retry: crate::genesys::RetryPolicy::default(),
                 request_timeout: Duration::from_secs(30),
@@ -1106,9 +1120,14 @@ mod tests {
 
     #[test]
     fn minutes_are_requests_over_the_rate() {
-        assert_eq!(minutes(600, 300), 2.0);
-        assert_eq!(minutes(150, 300), 0.5);
-        assert_eq!(minutes(10, 0), 10.0, "a rate of 0 is taken as 1");
+        assert_eq!(minutes(600, 300, 1), 2.0);
+        assert_eq!(minutes(150, 300, 1), 0.5);
+        assert_eq!(minutes(3000, 300, 10), 1.0, "each token has its own limit");
+        assert_eq!(
+            minutes(10, 0, 0),
+            10.0,
+            "a rate of 0 is taken as 1, no tokens as one"
+        );
     }
 
     #[test]
@@ -1130,7 +1149,7 @@ mod tests {
         actions.push(info("auth", Kind::CustomAuth, by_uri.clone()));
         actions.push(info("f1", Kind::Function, by_uri.clone()));
         actions.push(info("f2", Kind::Function, by_uri));
-        let e = Estimate::of(&actions, 6, 300);
+        let e = Estimate::of(&actions, 6, 300, 4);
         assert_eq!(e.standard_actions, 121);
         // 124 listed without the custom auth action: 2 pages.
         assert_eq!(e.listing_pages, 2);
@@ -1144,7 +1163,11 @@ mod tests {
         // The canary, `a0`: read whole twice, and its two URI-only templates once more.
         assert_eq!(e.first_write_check_reads, 4);
         assert_eq!(e.requests, 2 + 1 + 121 + 240 + 3 + 4);
-        assert_eq!(e.minutes, minutes(e.requests, 300));
+        assert_eq!(
+            e.minutes,
+            e.requests as f64 / 1200.0,
+            "four tokens at 300 a minute"
+        );
         assert_eq!((e.function_actions, e.function_requests), (2, 16));
     }
 

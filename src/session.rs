@@ -23,7 +23,8 @@ use crate::change::{
     ActionInfo, Change, Engine, EngineOptions, Kind, Outcome, Status, Timeout, Verification,
     refusal, run_rounds,
 };
-use crate::config::Settings;
+use crate::config::{DEFAULT_TOKENS, Settings, default_concurrency};
+use crate::genesys::error::{ENV_ACCESS_TOKEN, ENV_CLIENT_ID, ENV_CLIENT_SECRET};
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
 use crate::output::Printer;
 use crate::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxOptions};
@@ -42,10 +43,13 @@ pub struct SessionOptions {
     pub canary: bool,
     /// Journal file; `None`: the default under the XDG state dir.
     pub journal: Option<PathBuf>,
-    /// Requests per minute for the whole process. With `Connection::Remote` this wins over the
-    /// value in `Settings` when it is not 0.
+    /// Requests per minute per token. With `Connection::Remote` this wins over the value in
+    /// `Settings` when it is not 0.
     pub rate_per_minute: u32,
-    /// Actions worked on at once, and requests in flight (0: the settings' value, or 8).
+    /// Tokens in the pool (0: the settings' value, or 10 for the sandbox).
+    pub tokens: usize,
+    /// Actions worked on at once, and requests in flight (0: the settings' value, or for the
+    /// sandbox `config::default_concurrency` of the pool).
     pub concurrency: usize,
     pub printer: Printer,
     /// How long one request may take before it is abandoned (and retried, for reads).
@@ -63,6 +67,7 @@ impl Default for SessionOptions {
             canary: true,
             journal: None,
             rate_per_minute: 300,
+            tokens: 0,
             concurrency: 8,
             printer: Printer::default(),
             request_timeout: None,
@@ -93,9 +98,12 @@ pub struct Session {
     versions: std::sync::Mutex<HashMap<String, Option<i64>>>,
     /// The OAuth client's id (`None`: a ready access token), for reports; never the secret.
     client_id: Option<String>,
-    /// Kept for `reconnect`.
+    /// Kept for `reconnect`: as given in `SessionOptions` (0: from the settings).
+    tokens: usize,
     concurrency: usize,
     rate_per_minute: u32,
+    /// The note that a ready-made token is a pool of one was printed.
+    told_pool_of_one: bool,
     request_timeout: Option<Duration>,
     printer: Printer,
     /// Dropped before the runtime it runs on (fields drop in order).
@@ -133,10 +141,13 @@ impl Session {
             .thread_name("dactl-io")
             .build()
             .map_err(|e| SessionError(format!("Could not start the async runtime: {e}.")))?;
-        let sandbox_concurrency = if options.concurrency == 0 {
-            8
-        } else {
-            options.concurrency
+        let sandbox_tokens = match options.tokens {
+            0 => DEFAULT_TOKENS,
+            n => n,
+        };
+        let sandbox_concurrency = match options.concurrency {
+            0 => default_concurrency(sandbox_tokens),
+            n => n,
         };
         let (client_options, sandbox) = match connection {
             Connection::Sandbox(sandbox_options) => {
@@ -150,6 +161,7 @@ impl Session {
                         client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
                     },
                     rate_per_minute: options.rate_per_minute.max(1),
+                    tokens: sandbox_tokens,
                     concurrency: sandbox_concurrency,
                     retry: sandbox_retry(),
                     request_timeout: options.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
@@ -159,6 +171,7 @@ impl Session {
             Connection::Remote(settings) => (Self::remote_options(&settings, &options), None),
         };
         let client_id = client_id_of(&client_options.credentials);
+        let told_pool_of_one = Self::tell_pool_of_one(&client_options, &options.printer, false);
         // The engine works on as many actions at once as the client lets requests fly.
         let concurrency = client_options.concurrency.max(1);
         let engine = {
@@ -179,8 +192,10 @@ impl Session {
             client_id,
             log: Default::default(),
             versions: Default::default(),
-            concurrency,
+            tokens: options.tokens,
+            concurrency: options.concurrency,
             rate_per_minute: options.rate_per_minute,
+            told_pool_of_one,
             request_timeout: options.request_timeout,
             printer: options.printer,
             sandbox,
@@ -193,6 +208,14 @@ impl Session {
         if options.rate_per_minute != 0 {
             client_options.rate_per_minute = options.rate_per_minute;
         }
+        if options.tokens != 0 && options.tokens != client_options.tokens {
+            client_options.tokens = options.tokens;
+            let usable = match client_options.credentials {
+                Credentials::AccessToken(_) => 1,
+                Credentials::ClientCredentials { .. } => options.tokens,
+            };
+            client_options.concurrency = default_concurrency(usable);
+        }
         if options.concurrency != 0 {
             client_options.concurrency = options.concurrency;
         }
@@ -200,6 +223,20 @@ impl Session {
             client_options.request_timeout = timeout;
         }
         client_options
+    }
+
+    /// Says once, on stderr, that a ready-made access token is a pool of one when more tokens
+    /// were asked for (`--tokens`, or the default 10); returns whether it has been said.
+    fn tell_pool_of_one(options: &ClientOptions, printer: &Printer, told: bool) -> bool {
+        let one = matches!(options.credentials, Credentials::AccessToken(_)) && options.tokens > 1;
+        if one && !told {
+            printer.info(&format!(
+                "note: a ready-made access token ({ENV_ACCESS_TOKEN} or a profile's `access_token`) is \
+                 a pool of one token, so requests go at `--rate` through it alone; `--tokens` needs \
+                 client credentials ({ENV_CLIENT_ID} and {ENV_CLIENT_SECRET})."
+            ));
+        }
+        told || one
     }
 
     fn build_engine(
@@ -218,12 +255,15 @@ impl Session {
             canary: true,
             journal: None,
             rate_per_minute: self.rate_per_minute,
+            tokens: self.tokens,
             concurrency: self.concurrency,
             printer: self.printer.clone(),
             request_timeout: self.request_timeout,
         };
         let client_options = Self::remote_options(&settings, &options);
         let client_id = client_id_of(&client_options.credentials);
+        self.told_pool_of_one =
+            Self::tell_pool_of_one(&client_options, &self.printer, self.told_pool_of_one);
         let client = {
             let _guard = self.runtime.enter();
             Client::new(client_options).map_err(|e| SessionError(e.to_string()))?

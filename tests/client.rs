@@ -34,6 +34,9 @@ fn options(target: Target, credentials: Credentials, rate_per_minute: u32) -> Cl
         target,
         credentials,
         rate_per_minute,
+        // One token, unless a test asks for a pool: the rate is then the client's, as before
+        // there were pools.
+        tokens: 1,
         concurrency: 8,
         retry: quick_retry(),
         request_timeout: Duration::from_secs(10),

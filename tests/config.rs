@@ -142,7 +142,8 @@ fn the_default_profile_gives_credentials_and_region() {
     );
     assert_eq!(settings.target.region.as_deref(), Some("eu-west-1"));
     assert_eq!(settings.rate_per_minute, 300);
-    assert_eq!(settings.concurrency, 8);
+    // The Terraform provider's default pool, four requests in flight per token.
+    assert_eq!((settings.tokens, settings.concurrency), (10, 40));
 }
 
 #[test]
@@ -309,7 +310,7 @@ fn rate_and_concurrency_must_be_at_least_one() {
         ConfigError::Rate { value: 0 }
     );
     let inputs = Inputs {
-        concurrency: 0,
+        concurrency: Some(0),
         ..Inputs::default()
     };
     let err = resolve(&inputs, &[], &home).unwrap_err();
@@ -338,15 +339,105 @@ fn local_settings_and_client_options() {
         "sandbox",
         dactl::secret::Secret::new("sandbox"),
         600,
+        3,
         4,
     );
     let options = settings.client_options();
     assert_eq!(options.target.api_base.as_str(), "http://127.0.0.1:4567/");
     assert_eq!(options.target.login_base, options.target.api_base);
-    assert_eq!((options.rate_per_minute, options.concurrency), (600, 4));
+    assert_eq!(
+        (options.rate_per_minute, options.tokens, options.concurrency),
+        (600, 3, 4)
+    );
     assert_eq!(
         options.retry.max_retry_after,
         std::time::Duration::from_secs(180)
     );
     assert!(options.request_timeout > std::time::Duration::ZERO);
+}
+
+const POOLED: &str = r#"
+[DEFAULT]
+environment = "mypurecloud.ie"
+client_credentials = "profile-id"
+client_secret = "profile-secret"
+token_pool_size = 3
+"#;
+
+#[test]
+fn the_pool_size_comes_from_the_flag_then_the_profile_then_ten() {
+    let home = Home::new(Some(POOLED));
+    let settings = resolve(&Inputs::default(), &[], &home).unwrap();
+    // The profile's `token_pool_size`, and 4 requests in flight per token (at least 8).
+    assert_eq!((settings.tokens, settings.concurrency), (3, 12));
+    assert_eq!(settings.client_options().tokens, 3);
+    let flag = Inputs {
+        tokens: Some(7),
+        ..Inputs::default()
+    };
+    let settings = resolve(&flag, &[], &home).unwrap();
+    assert_eq!((settings.tokens, settings.concurrency), (7, 28));
+    // `--concurrency` wins over the derived value; 50 tokens would derive more than 64.
+    let both = Inputs {
+        tokens: Some(50),
+        concurrency: Some(5),
+        ..Inputs::default()
+    };
+    assert_eq!(resolve(&both, &[], &home).unwrap().concurrency, 5);
+    let most = Inputs {
+        tokens: Some(50),
+        ..Inputs::default()
+    };
+    assert_eq!(resolve(&most, &[], &home).unwrap().concurrency, 64);
+    // A profile that is not read (env credentials and a region given) has no say.
+    let vars = [
+        ("GENESYSCLOUD_OAUTHCLIENT_ID", "env-id"),
+        ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "env-secret"),
+    ];
+    let settings = resolve(&region("eu-west-1"), &vars, &home).unwrap();
+    assert_eq!(settings.tokens, 10);
+}
+
+#[test]
+fn a_ready_made_token_derives_the_concurrency_of_one_token() {
+    let home = Home::new(None);
+    let vars = [("GENESYSCLOUD_ACCESS_TOKEN", "tok")];
+    let settings = resolve(&region("eu-west-1"), &vars, &home).unwrap();
+    // Ten asked for (the default), one usable: the concurrency of one token, not of ten.
+    assert_eq!((settings.tokens, settings.concurrency), (10, 8));
+}
+
+#[test]
+fn pool_sizes_outside_one_to_fifty_are_refused_naming_where_they_came_from() {
+    for size in ["0", "51", "-3"] {
+        let home = Home::new(Some(&POOLED.replace("= 3", &format!("= {size}"))));
+        let err = resolve(&Inputs::default(), &[], &home).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Tokens { value, .. } if value.to_string() == size),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        for part in ["`token_pool_size`", "`DEFAULT`", "config.toml", "1 to 50"] {
+            assert!(text.contains(part), "{part} missing from: {text}");
+        }
+    }
+    let home = Home::new(Some(&POOLED.replace("= 3", "= \"ten\"")));
+    let text = resolve(&Inputs::default(), &[], &home)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("`token_pool_size`") && text.contains("whole number"),
+        "{text}"
+    );
+    for size in [0, 51] {
+        let flag = Inputs {
+            tokens: Some(size),
+            ..Inputs::default()
+        };
+        let text = resolve(&flag, &[], &home).unwrap_err().to_string();
+        assert!(
+            text.contains("`--tokens`") && text.contains("1 to 50"),
+            "{text}"
+        );
+    }
 }

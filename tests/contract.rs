@@ -717,6 +717,7 @@ fn client(org: &Org, credentials: Credentials, retry: RetryPolicy) -> Client {
         target: Target::local(org.sandbox.base_url()),
         credentials,
         rate_per_minute: 100_000,
+        tokens: 1,
         concurrency: 4,
         retry,
         request_timeout: Duration::from_secs(10),

@@ -295,12 +295,14 @@ fn wrong_or_missing_credentials_say_which_and_never_echo_the_secret() {
 #[test]
 fn bad_flags_are_usage_errors() {
     let org = Org::seed();
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 8] = [
         &["--rate", "0", "eval", "1"],
         &["--rate", "-5", "eval", "1"],
         &["--rate", "fast", "eval", "1"],
         &["--concurrency", "65", "eval", "1"],
         &["--concurrency", "", "eval", "1"],
+        &["--tokens", "0", "eval", "1"],
+        &["--tokens", "51", "eval", "1"],
         &["--no-such-flag", "eval", "1"],
     ];
     for args in cases {

@@ -31,6 +31,7 @@ pub fn session(dry_run: bool) -> Session {
         dry_run,
         journal: Some(temp_dir("journal").join("journal.jsonl")),
         rate_per_minute: 6000,
+        tokens: 0,
         concurrency: 8,
         ..SessionOptions::default()
     };
@@ -53,12 +54,14 @@ fn org_host(org: &Org, dry_run: bool) -> Host {
             client_secret: Secret::new("sandbox"),
         },
         rate_per_minute: 6000,
+        tokens: 10,
         concurrency: 8,
     };
     let options = SessionOptions {
         dry_run,
         journal: Some(temp_dir("journal").join("journal.jsonl")),
         rate_per_minute: 6000,
+        tokens: 0,
         concurrency: 8,
         ..SessionOptions::default()
     };

@@ -687,6 +687,7 @@ fn remote_settings_connect_and_reconnect_keeps_the_run() {
             client_secret: Secret::new(secret),
         },
         rate_per_minute: 100_000,
+        tokens: 10,
         concurrency: 4,
     };
     let options = SessionOptions {

@@ -2,9 +2,9 @@
 //!
 //! Every per-action call names its action in errors (`Error::Api.action_id`). Listing fetches every
 //! page at `pageSize=100`: the first page tells how many there are, the rest are fetched
-//! concurrently (the limiter still spaces them), and `ids` filters are split into requests of at
-//! most 50 ids, the API's limit. An `ids` filter with no (non-blank) id lists nothing and sends
-//! nothing: on the wire, no ids is no filter, which would be every action.
+//! concurrently (each token's rate limit still spaces them), and `ids` filters are split into
+//! requests of at most 50 ids, the API's limit. An `ids` filter with no (non-blank) id lists
+//! nothing and sends nothing: on the wire, no ids is no filter, which would be every action.
 //! The drafts listing (`.../actions/drafts`) takes the same filters and is paged the same way.
 
 use futures::future::try_join_all;

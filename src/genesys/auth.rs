@@ -1,127 +1,25 @@
-//! `TokenCache`: OAuth client-credentials tokens, minted once and shared.
+//! Minting OAuth client-credentials tokens; the pool that holds them is `pool::TokenPool`.
 //!
 //! - Mint: `POST {login_base}/oauth/token`, `Authorization: Basic base64(id:secret)`, form
 //!   `grant_type=client_credentials`.
-//! - Cache: one token for every request of the client. It is replaced shortly before it expires:
-//!   `min(60 s, lifetime / 4)` early, so a day-long token is renewed a minute ahead and a 2-second
-//!   test token half a second ahead. The cache sits behind a tokio `Mutex` held across the mint, so
-//!   concurrent requests that find it stale wait for one mint instead of each minting (no stampede).
-//! - After a 401 from the API the caller drops the token it used ([`TokenCache::invalidate`]), which
-//!   only clears the cache if it still holds that same token: when fifty requests see the same
-//!   expired token, one new token is minted, not fifty.
 //! - The token endpoint's own rate limit answers 400 `invalid_request` "rate limit exceeded"; that,
-//!   429, 502/503/504 and connection errors are retried with the client's backoff. Minting twice
-//!   is harmless, so a mint is retried even after the request may have arrived.
-//! - `Credentials::AccessToken` is used as given and never minted; a 401 with it is final.
+//!   429, 502/503/504 and connection errors are retried with the policy's backoff, up to its
+//!   `max_attempts` (a policy of one attempt tries once). Minting twice is harmless, so a mint is
+//!   retried even after the request may have arrived.
+//! - A token response that cannot be read is reported without quoting it: it holds the token.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::genesys::client::Credentials;
 use crate::genesys::models::{OAuthError, TokenResponse};
 use crate::genesys::retry::{Failure, RetryPolicy, Verdict};
 use crate::genesys::{Error, Target};
 use crate::secret::Secret;
 
-struct Token {
-    value: Secret,
-    /// When to mint the next one (a little before the server's expiry).
-    refresh_at: Instant,
-    expires_at: Instant,
-}
-
-pub struct TokenCache {
-    credentials: Credentials,
-    cached: Mutex<Option<Token>>,
-    minted: AtomicU64,
-}
-
-/// A token and how long it is still good for (`None` when unknown: a ready-made access token).
-pub struct Lease {
-    pub token: Secret,
-    pub remaining: Option<Duration>,
-}
-
-impl TokenCache {
-    pub fn new(credentials: Credentials) -> TokenCache {
-        TokenCache {
-            credentials,
-            cached: Mutex::new(None),
-            minted: AtomicU64::new(0),
-        }
-    }
-
-    /// Tokens minted so far.
-    pub fn minted(&self) -> u64 {
-        self.minted.load(Ordering::Relaxed)
-    }
-
-    /// Whether a new token can be minted (client credentials, not a ready-made token).
-    pub fn can_mint(&self) -> bool {
-        matches!(self.credentials, Credentials::ClientCredentials { .. })
-    }
-
-    /// The current token, minting one first when there is none or it is about to expire.
-    pub async fn lease(
-        &self,
-        http: &reqwest::Client,
-        target: &Target,
-        policy: &RetryPolicy,
-        timeout: Duration,
-    ) -> Result<Lease, Error> {
-        let (client_id, client_secret) = match &self.credentials {
-            Credentials::AccessToken(token) => {
-                return Ok(Lease {
-                    token: token.clone(),
-                    remaining: None,
-                });
-            }
-            Credentials::ClientCredentials {
-                client_id,
-                client_secret,
-            } => (client_id, client_secret),
-        };
-        let mut cached = self.cached.lock().await;
-        let now = Instant::now();
-        if let Some(token) = cached.as_ref().filter(|token| now < token.refresh_at) {
-            return Ok(Lease {
-                token: token.value.clone(),
-                remaining: Some(token.expires_at - now),
-            });
-        }
-        // `sent` is taken before the request so the cached expiry errs on the early side.
-        let sent = Instant::now();
-        let response = mint(http, target, policy, timeout, client_id, client_secret).await?;
-        self.minted.fetch_add(1, Ordering::Relaxed);
-        let lifetime = Duration::from_secs(response.expires_in);
-        let early = (lifetime / 4).min(Duration::from_secs(60));
-        let token = Token {
-            value: Secret::new(response.access_token),
-            refresh_at: sent + lifetime - early,
-            expires_at: sent + lifetime,
-        };
-        let lease = Lease {
-            token: token.value.clone(),
-            remaining: Some(lifetime),
-        };
-        *cached = Some(token);
-        Ok(lease)
-    }
-
-    /// Forgets `failed` (a token the API answered 401 to), unless a newer one replaced it already.
-    pub async fn invalidate(&self, failed: &Secret) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|token| token.value == *failed) {
-            *cached = None;
-        }
-    }
-}
-
-async fn mint(
+/// Mints one token, retrying as the policy allows.
+pub(crate) async fn mint(
     http: &reqwest::Client,
     target: &Target,
     policy: &RetryPolicy,

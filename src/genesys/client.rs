@@ -1,12 +1,13 @@
 //! `Client`: the one send path, and the endpoints built on it.
 //!
-//! Cheap to clone (an `Arc` inside): every clone shares the token cache, rate limiter,
-//! concurrency limit and 429 back-off of the process.
+//! Cheap to clone (an `Arc` inside): every clone shares the token pool (each token with its rate
+//! limit and 429 pause) and the concurrency limit of the process.
 //!
 //! Every API call goes through [`Client::send`]: path built from the target's base URL (each
-//! segment percent-encoded, since ids come from users), the limiter's gates, a bearer token from
-//! the cache, a JSON body, the retry policy, and error bodies parsed into `Error::Api` with the
-//! correlation id. The endpoints live in `actions` and `integrations`.
+//! segment percent-encoded, since ids come from users), a place among the requests in flight
+//! (the concurrency limit), a token from the pool with a free rate slot, a JSON body, the retry
+//! policy, and error bodies parsed into `Error::Api` with the correlation id. The endpoints live
+//! in `actions` and `integrations`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,12 +17,13 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::genesys::auth::{TokenCache, retry_after_header, transport_error};
-use crate::genesys::limiter::Limiter;
+use crate::genesys::auth::{retry_after_header, transport_error};
 use crate::genesys::models::ErrorBody;
+use crate::genesys::pool::TokenPool;
 use crate::genesys::retry::{Failure, Verdict};
 use crate::genesys::{Error, Target};
 use crate::secret::Secret;
@@ -41,13 +43,28 @@ pub enum Credentials {
 pub struct ClientOptions {
     pub target: Target,
     pub credentials: Credentials,
-    /// Requests per minute, for every request of the process.
+    /// Requests per minute per token.
     pub rate_per_minute: u32,
-    /// Requests in flight at once.
+    /// Tokens in the pool at most (1 to 50; more is taken as 50), minted as the work needs them.
+    /// A ready-made access token is a pool of one whatever this says.
+    pub tokens: usize,
+    /// Requests in flight at once, over all tokens.
     pub concurrency: usize,
     pub retry: RetryPolicy,
     /// Per-request timeout.
     pub request_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// The tokens the pool may hold: `tokens` within 1..=50, or 1 for a ready-made access token.
+    pub fn pool_size(&self) -> usize {
+        match self.credentials {
+            Credentials::AccessToken(_) => 1,
+            Credentials::ClientCredentials { .. } => {
+                self.tokens.clamp(1, crate::genesys::MAX_TOKENS)
+            }
+        }
+    }
 }
 
 /// Filters for `GET /api/v2/integrations/actions`; every page is fetched (pageSize 100).
@@ -73,8 +90,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     options: ClientOptions,
-    tokens: TokenCache,
-    limiter: Limiter,
+    pool: TokenPool,
+    in_flight: Semaphore,
     requests_sent: AtomicU64,
 }
 
@@ -83,6 +100,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("target", &self.inner.options.target)
             .field("rate_per_minute", &self.inner.options.rate_per_minute)
+            .field("tokens", &self.inner.options.tokens)
             .field("concurrency", &self.inner.options.concurrency)
             .finish_non_exhaustive()
     }
@@ -154,9 +172,9 @@ impl Client {
             .map_err(|e| transport_error(&e))?;
         Ok(Client {
             inner: Arc::new(Inner {
+                pool: TokenPool::new(&options, http.clone()),
+                in_flight: Semaphore::new(options.concurrency.max(1)),
                 http,
-                tokens: TokenCache::new(options.credentials.clone()),
-                limiter: Limiter::new(options.rate_per_minute, options.concurrency),
                 requests_sent: AtomicU64::new(0),
                 options,
             }),
@@ -171,34 +189,21 @@ impl Client {
         &self.inner.options
     }
 
-    /// Mints a token now (or reuses the cached one); returns its remaining lifetime
+    /// Mints a token now (or reuses one of the pool's); returns its remaining lifetime
     /// (`Duration::ZERO` for a ready-made access token, whose lifetime dactl cannot know).
     pub async fn authenticate(&self) -> Result<Duration, Error> {
-        let lease = self.lease().await?;
+        let lease = self.inner.pool.any().await?;
         Ok(lease.remaining.unwrap_or(Duration::ZERO))
     }
 
-    /// Tokens minted by this client (and its clones) so far.
+    /// Tokens minted by this client (and its clones) so far, renewals included.
     pub fn tokens_minted(&self) -> u64 {
-        self.inner.tokens.minted()
+        self.inner.pool.minted()
     }
 
     /// API requests sent so far, retries included (token requests not counted).
     pub fn requests_sent(&self) -> u64 {
         self.inner.requests_sent.load(Ordering::Relaxed)
-    }
-
-    async fn lease(&self) -> Result<crate::genesys::auth::Lease, Error> {
-        let options = &self.inner.options;
-        self.inner
-            .tokens
-            .lease(
-                &self.inner.http,
-                &options.target,
-                &options.retry,
-                options.request_timeout,
-            )
-            .await
     }
 
     fn url(&self, call: &Call<'_>) -> Result<Url, Error> {
@@ -255,7 +260,8 @@ impl Client {
         Ok(String::from_utf8_lossy(&answer.body).into_owned())
     }
 
-    /// The one send path: limiter, token, request, retry policy, error parsing.
+    /// The one send path: concurrency limit, a token with a free rate slot, request, retry
+    /// policy, error parsing.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Answer, Error> {
         let inner = &*self.inner;
         let policy = &inner.options.retry;
@@ -263,9 +269,17 @@ impl Client {
         let started = Instant::now();
         let mut attempts: u32 = 0;
         let mut reminted = false;
+        // The slot to repeat on after a 401 (its token is renewed first); otherwise any.
+        let mut repeat_on = None;
         loop {
-            let lease = self.lease().await?;
-            let permit = inner.limiter.acquire().await;
+            // Held while the request is in flight, released before any backoff, so a sleeping
+            // retry does not hold others up.
+            let permit = inner
+                .in_flight
+                .acquire()
+                .await
+                .expect("the client's semaphore is never closed");
+            let lease = inner.pool.acquire(repeat_on.take()).await?;
             inner.requests_sent.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(method = %call.method, url = %url, "request");
             let mut request = inner
@@ -301,10 +315,12 @@ impl Client {
                 Ok((status, headers, body)) => {
                     let error = api_error(status, &headers, &body, call.action_id);
                     tracing::debug!(status = status.as_u16(), "error response");
-                    if status == StatusCode::UNAUTHORIZED && !reminted && inner.tokens.can_mint() {
-                        // The token expired or was revoked early: one new token, one repeat.
+                    if status == StatusCode::UNAUTHORIZED && !reminted && inner.pool.can_mint() {
+                        // The token expired or was revoked early: one new token in its place, one
+                        // repeat on it.
                         reminted = true;
-                        inner.tokens.invalidate(&lease.token).await;
+                        inner.pool.invalidate(lease.slot, &lease.token);
+                        repeat_on = Some(lease.slot);
                         continue;
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -318,11 +334,12 @@ impl Client {
                                 max_retry_after: policy.max_retry_after,
                             });
                         }
-                        if started.elapsed() + wait > policy.max_total {
+                        // Only this token waits; the request goes on with the token free soonest
+                        // (with one token, that is this one after its wait).
+                        inner.pool.pause(lease.slot, wait);
+                        if started.elapsed() + inner.pool.soonest_wait() > policy.max_total {
                             return Err(error);
                         }
-                        // The whole client waits; this request's next `acquire` waits with it.
-                        inner.limiter.pause_for(wait);
                         continue;
                     }
                     (Failure::Status(status.as_u16()), error)
@@ -422,6 +439,7 @@ mod tests {
             target: Target::parse("eu-west-1").unwrap(),
             credentials: Credentials::AccessToken(Secret::new("t")),
             rate_per_minute: 300,
+            tokens: 1,
             concurrency: 8,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
@@ -519,6 +537,7 @@ mod tests {
                 client_secret: Secret::new(secret),
             },
             rate_per_minute: 300,
+            tokens: 1,
             concurrency: 8,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),

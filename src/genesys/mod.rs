@@ -2,20 +2,22 @@
 //!
 //! Layers, top to bottom: `actions` and `integrations` endpoints ("what you can do"), `models`
 //! ("what comes back"), and one `send` path in `client` that every call goes through (base URL,
-//! token, rate limiter, concurrency limit, retry policy, error-body parsing). `region` turns what
-//! the user typed into a `Target`; `auth` mints and caches tokens; `limiter` spaces requests and
-//! holds the whole client after a 429; `retry` is the retry policy as a value.
+//! concurrency limit, a token from the pool, retry policy, error-body parsing). `region` turns
+//! what the user typed into a `Target`; `auth` mints tokens; `pool` holds them, each with its own
+//! rate limit and 429 pause, and picks the token for each request; `retry` is the retry policy
+//! as a value.
 
 pub mod actions;
 mod auth;
 pub mod client;
 pub mod error;
 pub mod integrations;
-mod limiter;
 pub mod models;
+mod pool;
 pub mod region;
 pub mod retry;
 
 pub use client::{ActionQuery, Client, ClientOptions, Credentials, RetryPolicy};
 pub use error::Error;
+pub use pool::{GROWTH_HOLD_OFF, MAX_TOKENS, MINT_SPACING};
 pub use region::{REGIONS, RegionError, Target};

@@ -6,11 +6,14 @@ use reqwest::Method;
 
 /// The retry rules of the client, as a value. Every request goes through them, in this order:
 ///
-/// 1. **429 Too Many Requests**: wait the `Retry-After` seconds the server gave (1 s when absent),
-///    and the *whole client* waits with it: no request of the process is sent before that instant.
-///    A `Retry-After` longer than `max_retry_after` (180 s, the official SDKs' limit) ends the call
-///    at once with `Error::RetryAfterTooLong`; dactl never hangs for hours. A 429 names the exact
-///    instant to come back, so it does not use up `max_attempts`; only `max_total` bounds it.
+/// 1. **429 Too Many Requests**: the *token* that got it waits the `Retry-After` seconds the server
+///    gave (1 s when absent): no request is sent with it before that instant. Genesys Cloud counts
+///    its limit per token, so the call is sent again at once on the token free soonest, if the
+///    client has another one; with a single token the whole client waits. A `Retry-After` longer
+///    than `max_retry_after` (180 s, the official SDKs' limit) ends the call at once with
+///    `Error::RetryAfterTooLong`; dactl never hangs for hours. A 429 names the exact instant to come
+///    back, so it does not use up `max_attempts`; only `max_total` bounds it (the call ends when
+///    waiting for the soonest token would pass it).
 /// 2. **502, 503, 504**: retried after exponential backoff with full jitter: the n-th retry waits a
 ///    random time in `0..=min(max_delay, base_delay * 2^(n-1))`, so many clients do not return in
 ///    step. Every method: the server did not apply a request it answered with one of these.

@@ -221,7 +221,7 @@ impl Host {
         self.scope.push_constant(ARGS, map);
     }
 
-    /// What `auth(#{...})` starts from: the CLI's region, profile, rate and concurrency.
+    /// What `auth(#{...})` starts from: the CLI's region, profile, rate, tokens and concurrency.
     pub fn set_inputs(&mut self, inputs: Inputs) {
         *self.state.inputs.lock().unwrap_or_else(|e| e.into_inner()) = inputs;
     }

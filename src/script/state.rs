@@ -27,7 +27,7 @@ pub struct HostState {
     pub seen: Mutex<BTreeMap<String, ActionInfo>>,
     /// Ids and names of every action seen, for completion (outlives `seen` entries made stale).
     pub labels: Mutex<BTreeMap<String, Option<String>>>,
-    /// Where `auth(#{...})` starts from: the CLI's inputs (rate, concurrency, profile).
+    /// Where `auth(#{...})` starts from: the CLI's inputs (rate, tokens, concurrency, profile).
     pub inputs: Mutex<Inputs>,
     /// When set, `print` output is collected here instead of printed (for in-process tests).
     pub captured: Mutex<Option<Vec<String>>>,
@@ -49,11 +49,7 @@ impl HostState {
             interrupt: Arc::new(AtomicBool::new(false)),
             seen: Mutex::new(BTreeMap::new()),
             labels: Mutex::new(BTreeMap::new()),
-            inputs: Mutex::new(Inputs {
-                rate_per_minute: 300,
-                concurrency: 8,
-                ..Inputs::default()
-            }),
+            inputs: Mutex::new(Inputs::default()),
             captured: Mutex::new(None),
             local_failures: Mutex::new(Vec::new()),
             import_roots: Arc::new(RwLock::new(Roots::default())),

@@ -69,14 +69,17 @@ pub mod auth_functions {
                     }
                 }
                 .or_else(|e| throw("invalid.settings", e.to_string()))?;
+                let credentials = Credentials::ClientCredentials {
+                    client_id,
+                    client_secret: Secret::new(secret),
+                };
+                let (tokens, concurrency) = inputs.pool(&credentials);
                 Settings {
                     target,
-                    credentials: Credentials::ClientCredentials {
-                        client_id,
-                        client_secret: Secret::new(secret),
-                    },
+                    credentials,
                     rate_per_minute: inputs.rate_per_minute,
-                    concurrency: inputs.concurrency,
+                    tokens,
+                    concurrency,
                 }
             }
             (None, None) => {
