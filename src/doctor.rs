@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::change::{ActionInfo, Classifier, Engine, Kind};
+use crate::change::{ActionInfo, Classifier, Engine, EngineOptions, Kind};
 use crate::genesys::models::{ActionConfig, EntityListing, Integration};
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error};
 use crate::sandbox::variants::VARIANTS;
@@ -422,7 +422,29 @@ const READ_FAILED: &str = "not checked: the read check failed";
 impl Findings {
     /// Runs every check on the session's org (reads and token requests only).
     pub fn gather(session: &Session) -> Findings {
-        session.runtime().block_on(gather(session.engine()))
+        let configured = session.engine().client().options();
+        // The checks go on one token: a dozen reads need no pool, and the org sees one login
+        // (and the failed one made on purpose). The estimate still counts the configured pool.
+        let one_token = ClientOptions {
+            tokens: 1,
+            ..configured.clone()
+        };
+        let pool_size = configured.pool_size();
+        session.runtime().block_on(async {
+            match Client::new(one_token) {
+                Ok(client) => {
+                    let probe = Engine::new(
+                        client,
+                        EngineOptions {
+                            dry_run: true,
+                            ..EngineOptions::default()
+                        },
+                    );
+                    gather(&probe, pool_size).await
+                }
+                Err(_) => gather(session.engine(), pool_size).await,
+            }
+        })
     }
 
     /// Every check passed (the failed login made on purpose is not a failure).
@@ -461,7 +483,8 @@ fn connection(client: &Client) -> Connection {
     }
 }
 
-async fn gather(engine: &Engine) -> Findings {
+/// `pool_size`: the tokens a change would use, for the estimate.
+async fn gather(engine: &Engine, pool_size: usize) -> Findings {
     let client = engine.client();
     let mut findings = Findings {
         connection: connection(client),
@@ -485,7 +508,10 @@ async fn gather(engine: &Engine) -> Findings {
     match client.authenticate().await {
         Ok(lifetime) => {
             findings.token = Step::Done(Token {
-                lifetime_seconds: (!lifetime.is_zero()).then_some(lifetime.as_secs()),
+                // What is left of it, a moment after the mint: rounded, so a fresh token of
+                // 86399 s shows 86399, not 86398.
+                lifetime_seconds: (!lifetime.is_zero())
+                    .then_some(lifetime.as_secs_f64().round() as u64),
             });
         }
         Err(error) => {
@@ -502,7 +528,7 @@ async fn gather(engine: &Engine) -> Findings {
         }
     }
 
-    checks(engine, &mut findings).await;
+    checks(engine, &mut findings, pool_size).await;
     let (value, seen) = probe_token_errors(client).await;
     findings
         .variants
@@ -513,7 +539,7 @@ async fn gather(engine: &Engine) -> Findings {
 
 /// The checks that need a token: read, latency, counts, drafts, estimate, and the variants the
 /// reads show.
-async fn checks(engine: &Engine, findings: &mut Findings) {
+async fn checks(engine: &Engine, findings: &mut Findings, pool_size: usize) {
     let client = engine.client();
     let light = ActionQuery::default();
     let checked_by = "GET /api/v2/integrations/actions?pageSize=1".to_owned();
@@ -590,7 +616,7 @@ async fn checks(engine: &Engine, findings: &mut Findings) {
         &actions,
         integrations.len(),
         client.options().rate_per_minute,
-        client.options().pool_size(),
+        pool_size,
     ));
 
     findings.drafts = match client.list_drafts(&everything).await {

@@ -103,15 +103,30 @@ impl Printer {
         }
     }
 
-    /// Warnings, on stderr, even with `-q`.
+    /// Warnings, on stderr, even with `-q`; the word `warning` in yellow where colour is allowed.
     pub fn warn(&self, text: &str) {
-        eprintln!("warning: {text}");
+        if self.colours_stderr() {
+            eprintln!("\x1b[1;33mwarning\x1b[0m: {text}");
+        } else {
+            eprintln!("warning: {text}");
+        }
     }
 
-    /// Whether a progress bar may be drawn.
+    /// Whether a progress bar may be drawn: stderr is a terminal, and neither `-q` nor `--json`
+    /// (whose reader is a program, even when a person watches the terminal).
     pub fn shows_progress(&self) -> bool {
-        self.verbosity != Verbosity::Quiet && self.terminal.stderr.is_some()
+        self.verbosity != Verbosity::Quiet && !self.json && self.terminal.stderr.is_some()
     }
+
+    /// Whether stderr may be coloured: a terminal, and `NO_COLOR` not set (see `colour_allowed`).
+    pub fn colours_stderr(&self) -> bool {
+        self.terminal.stderr.is_some() && colour_allowed()
+    }
+}
+
+/// `NO_COLOR` (no-color.org): set to anything but the empty string, no colour anywhere.
+pub fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 /// Diagnostics (`tracing`) on stderr: warnings by default, `-v` requests and retries, `-vv` and more
@@ -129,7 +144,7 @@ pub fn init_tracing(verbosity: Verbosity) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(std::io::stderr().is_terminal() && colour_allowed())
         .without_time()
         .try_init();
 }

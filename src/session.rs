@@ -337,7 +337,22 @@ impl Session {
 
     /// Every page of the listing, kinds resolved without a request per action.
     pub fn list_actions(&self, query: &ActionQuery) -> Result<Vec<ActionInfo>, Error> {
-        self.runtime.block_on(self.engine.list_actions(query))
+        // A listing of a big org takes a page per request at the rate limit: a spinner says it
+        // is working (drawn only where progress may be, and only once it has taken a moment).
+        let spinner = if self.printer.shows_progress() {
+            let spinner = ProgressBar::new_spinner();
+            spinner.set_style(
+                ProgressStyle::with_template("{spinner} listing actions… {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            spinner
+        } else {
+            ProgressBar::hidden()
+        };
+        let listed = self.runtime.block_on(self.engine.list_actions(query));
+        spinner.finish_and_clear();
+        listed
     }
 
     /// Safe bulk change: concurrent within the rate and concurrency limits, journaled before

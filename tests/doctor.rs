@@ -250,7 +250,8 @@ impl Expected {
         e
     }
 
-    fn check(&self, found: &Value, rate: f64, variant: &str) {
+    /// `rate`: per token; `tokens`: the pool's size.
+    fn check(&self, found: &Value, rate: f64, tokens: u32, variant: &str) {
         let actions = &found["actions"];
         assert_eq!(actions["total"], self.total, "{variant}");
         for (kind, count) in &self.by_kind {
@@ -306,10 +307,11 @@ impl Expected {
         let estimate = &found["estimate"];
         assert_eq!(estimate["requests"], self.requests, "{variant}: {estimate}");
         assert_eq!(estimate["rate_per_minute"], rate, "{variant}");
+        assert_eq!(estimate["tokens"], tokens, "{variant}");
         let minutes = estimate["minutes"].as_f64().unwrap();
         assert!(
-            (minutes - self.requests as f64 / rate).abs() < 1e-9,
-            "{variant}: {minutes} min for {} requests at {rate}/min",
+            (minutes - self.requests as f64 / (rate * f64::from(tokens))).abs() < 1e-9,
+            "{variant}: {minutes} min for {} requests at {rate}/min on {tokens} tokens",
             self.requests
         );
         assert_eq!(estimate["function_actions"], self.function_actions);
@@ -360,10 +362,12 @@ fn assert_nothing_secret(output: &Output, forbidden: &[String], what: &str) {
 
 #[test]
 fn findings_match_the_org_under_every_variant_and_nothing_is_written_or_leaked() {
-    // The rate: the default (300/min), then given; the estimate's minutes follow it.
+    // The rate per token and the pool: the defaults (300/min, 10 tokens), then given; the
+    // estimate's minutes follow both.
     let runs = [
         (
             "templates=uri,paging=page-count,token-error-status=400",
+            None,
             None,
             None,
         ),
@@ -371,14 +375,16 @@ fn findings_match_the_org_under_every_variant_and_nothing_is_written_or_leaked()
             "templates=inline,paging=next-uri,token-error-status=401",
             Some(250),
             Some(1200),
+            Some(1),
         ),
         (
             "templates=mixed,paging=page-count,token-error-status=401",
             None,
             Some(3000),
+            Some(3),
         ),
     ];
-    for (variant, actions, rate) in runs {
+    for (variant, actions, rate, tokens) in runs {
         let org = org(variant, actions);
         let api = Api::new(&org);
         // Someone's unfinished work: drafts of a function data action and a standard action.
@@ -409,9 +415,13 @@ fn findings_match_the_org_under_every_variant_and_nothing_is_written_or_leaked()
         api.reset_stats();
 
         let rate_flag = rate.map(|r: u32| r.to_string());
+        let tokens_flag = tokens.map(|t: u32| t.to_string());
         let mut args = vec!["--json"];
         if let Some(flag) = &rate_flag {
             args.extend(["--rate", flag]);
+        }
+        if let Some(flag) = &tokens_flag {
+            args.extend(["--tokens", flag]);
         }
         let output = doctor(&org, CLIENT, SECRET, &args);
         assert_eq!(
@@ -449,7 +459,12 @@ fn findings_match_the_org_under_every_variant_and_nothing_is_written_or_leaked()
             .collect();
         assert_eq!(pairs, wanted.into_iter().collect(), "{reproduce}");
 
-        expected.check(&found, f64::from(rate.unwrap_or(300)), variant);
+        expected.check(
+            &found,
+            f64::from(rate.unwrap_or(300)),
+            tokens.unwrap_or(10),
+            variant,
+        );
         assert_eq!(found["token"]["lifetime_seconds"], 86399);
         assert_eq!(found["permissions"]["read"]["ok"], true);
         assert_eq!(found["connection"]["client_id"], CLIENT);

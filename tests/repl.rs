@@ -266,3 +266,42 @@ fn pty_history_is_kept_across_sessions() {
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }
+
+/// Run `dactl --sandbox -v actions list` in a pty, with or without `NO_COLOR`; returns all it
+/// printed (stdout and stderr share the terminal).
+fn in_a_terminal(no_colour: bool) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dactl"));
+    command
+        .args(["--sandbox", "-v", "actions", "list"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    if no_colour {
+        command.env("NO_COLOR", "1");
+    }
+    let mut p = rexpect::session::spawn_command(command, Some(20_000)).expect("dactl starts");
+    p.exp_eof().expect("dactl ends")
+}
+
+/// Whether `text` holds a colour (an SGR escape, `ESC [ ... m`); the spinner's line clearing
+/// (`ESC [ 2K`) is not colour.
+fn coloured(text: &str) -> bool {
+    text.split("\x1b[").skip(1).any(|rest| {
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        end.is_some_and(|end| rest[end..].starts_with('m'))
+    })
+}
+
+/// On a terminal the diagnostics of `-v` are coloured; with `NO_COLOR` set nothing is, and the
+/// output is otherwise the same listing.
+#[test]
+fn pty_colour_only_without_no_color() {
+    assert!(coloured("a \x1b[1;33mwarning\x1b[0m") && !coloured("\r\x1b[2K id"));
+    let with_colour = in_a_terminal(false);
+    assert!(
+        coloured(&with_colour),
+        "no colour on a terminal: {with_colour:?}"
+    );
+    let plain = in_a_terminal(true);
+    assert!(!coloured(&plain), "colour despite NO_COLOR: {plain:?}");
+    assert!(plain.contains("Lookup Data Table"), "{plain}");
+}

@@ -442,9 +442,11 @@ fn a_region_that_stops_answering_stops_a_bulk_run() {
     });
     let dir = temp_dir("unreachable");
     let journal = dir.join("run.jsonl");
-    // 120 requests per minute: the run needs over a minute, so the sandbox goes away mid-run.
+    // 120 requests per minute on one token: the run needs over a minute, so the sandbox goes away
+    // mid-run.
     let child = crate::support::dactl_cmd()
         .args(["--environment", &org.url(), "--rate", "120", "--json"])
+        .args(["--tokens", "1", "--concurrency", "8"])
         .args(["--journal", journal.to_str().unwrap()])
         .args([
             "run",
