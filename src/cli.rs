@@ -1,9 +1,9 @@
-//! The command line: clap types only. `Cli::into_command` turns what was typed into checked
-//! values once; nothing past this module sees clap.
+//! The command line: clap types only. `parse` turns what was typed into checked values once;
+//! nothing past this module sees clap.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::output::Verbosity;
 use crate::sandbox::{SandboxOptions, Variants};
@@ -181,7 +181,86 @@ pub enum Command {
     /// Serve a sandbox org that behaves like Genesys Cloud, until killed.
     Sandbox(SandboxArgs),
     /// Print shell completions.
+    ///
+    /// e.g. `dactl completions bash > ~/.local/share/bash-completion/completions/dactl` (README,
+    /// "Install", has zsh and fish).
     Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    ///
+    /// e.g. `dactl man > ~/.local/share/man/man1/dactl.1`. The page names a page per command
+    /// (`dactl-run(1)`, ...): `dactl man run` prints that one, `dactl man actions set-timeout` a
+    /// nested one.
+    Man {
+        /// A command whose own page to print instead, e.g. `run` or `actions set-timeout`.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Write Rhai definition files of every dactl function into DIR, for editors.
+    ///
+    /// The files (`*.d.rhai`) declare the host functions (`fetch_action`, `update_timeouts`, ...)
+    /// with their documentation, the `ARGS` constant, and Rhai's own functions and operators, so
+    /// that an editor's Rhai language server completes and checks scripts. DIR is created when
+    /// missing; files of the same names are replaced. Example: `dactl definitions
+    /// .dactl/definitions` in a script repository, beside `dactl check scripts/*.rhai` in its CI.
+    Definitions {
+        /// The folder to write into.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// The command line as parsed, helped, completed and documented.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// The shell completions of the CLI for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut command(), "dactl", &mut text);
+    text
+}
+
+/// The man page (roff) of `command()`, or with `path` (e.g. `["actions", "set-timeout"]`) of that
+/// subcommand: the page the main page names `dactl-actions-set-timeout(1)`.
+pub fn man_page(path: &[String]) -> Result<Vec<u8>, String> {
+    // As clap_mangen's own `generate_to`: no `help` subcommand, which has no page of its own.
+    let mut page = command().disable_help_subcommand(true);
+    // Gives subcommands their page names (`dactl-run`).
+    page.build();
+    for (depth, name) in path.iter().enumerate() {
+        let Some(sub) = page.find_subcommand(name).cloned() else {
+            let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
+            let parent = ["dactl"]
+                .into_iter()
+                .chain(path[..depth].iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(if known.is_empty() {
+                format!(
+                    "`{parent}` has no commands, so there is no page for `{name}`; try `dactl man {}`.",
+                    path[..depth].join(" ")
+                )
+            } else {
+                format!(
+                    "`{parent}` has no command `{name}`, so there is no page for it; it has: {}.",
+                    known.join(", ")
+                )
+            });
+        };
+        page = sub;
+    }
+    let mut text = Vec::new();
+    clap_mangen::Man::new(page)
+        .source(format!("dactl {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut text)
+        .map_err(|e| format!("the man page could not be made: {e}"))?;
+    Ok(text)
+}
+
+/// Parses this process's arguments; a usage error is printed and exits with code 2.
+pub fn parse() -> Cli {
+    Cli::parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -417,11 +496,10 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
