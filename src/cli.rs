@@ -1,9 +1,18 @@
 //! The command line: clap types only. `parse` turns what was typed into checked values once;
 //! nothing past this module sees clap.
+//!
+//! Every flag of `GlobalArgs` is global, so `dactl --rate 600 run x.rhai` and `dactl run x.rhai
+//! --rate 600` both work. Some of them mean nothing to a few commands (`--dry-run` to `dactl
+//! sandbox`, `--journal` to `dactl man`): `command` keeps those out of that command's `--help`
+//! and man page, `completion_command` out of its completions, and `parse` refuses them there as
+//! a usage error, as `--report` is refused by commands that change nothing. The clap way used: clap copies a global flag into a
+//! subcommand only when the subcommand has no argument of the same id, so `command` gives those
+//! subcommands a hidden copy of the flag; it is parsed into the same field, and shown nowhere.
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::output::Verbosity;
 use crate::sandbox::{SandboxOptions, Variants};
@@ -209,16 +218,99 @@ pub enum Command {
     },
 }
 
-/// The command line as parsed, helped, completed and documented.
+/// The global flags that only a command working on an org or a script uses (field ids of
+/// `GlobalArgs`). `-v`/`-q` stay everywhere; `--sandbox-variant` also configures `dactl sandbox`.
+const ORG_FLAGS: &[&str] = &[
+    "environment",
+    "profile",
+    "sandbox",
+    "request_timeout",
+    "rate",
+    "tokens",
+    "concurrency",
+    "dry_run",
+    "no_canary",
+    "journal",
+    "plan_out",
+    "report",
+    "json",
+    "module_path",
+];
+
+/// The global flags (field ids of `GlobalArgs`) that mean nothing to the subcommand `name`.
+fn unused_flags(name: &str) -> Vec<&'static str> {
+    match name {
+        "sandbox" => ORG_FLAGS.to_vec(),
+        "completions" | "man" | "definitions" => {
+            let mut flags = ORG_FLAGS.to_vec();
+            flags.push("sandbox_variant");
+            flags
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The command line as parsed, helped, completed and documented: `Cli`'s, with each global flag
+/// hidden from the subcommands it means nothing to (see the module doc).
 pub fn command() -> clap::Command {
-    Cli::command()
+    let mut command = Cli::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        let copies: Vec<clap::Arg> = unused_flags(&name)
+            .into_iter()
+            .map(|id| {
+                command
+                    .get_arguments()
+                    .find(|a| a.get_id() == id)
+                    .unwrap_or_else(|| panic!("`{id}` is not a flag of GlobalArgs"))
+                    .clone()
+                    .hide(true)
+            })
+            .collect();
+        if !copies.is_empty() {
+            command = command.mut_subcommand(&name, |sub| sub.args(copies));
+        }
+    }
+    command
 }
 
 /// The shell completions of the CLI for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
     let mut text = Vec::new();
-    clap_complete::generate(shell, &mut command(), "dactl", &mut text);
+    clap_complete::generate(shell, &mut completion_command(), "dactl", &mut text);
     text
+}
+
+/// The CLI as completions see it. clap_complete's generators offer hidden arguments too, so the
+/// hidden copies of `command()` would still be completed where they mean nothing; here each
+/// global flag is instead copied by hand, not global, into the subcommands it means something
+/// to, as clap would propagate it, so the flags completed are the flags `--help` lists.
+fn completion_command() -> clap::Command {
+    fn propagate(sub: clap::Command, globals: &[clap::Arg], skip: &[&str]) -> clap::Command {
+        let skip: Vec<&str> = skip
+            .iter()
+            .copied()
+            .chain(unused_flags(sub.get_name()))
+            .collect();
+        let copies = globals
+            .iter()
+            .filter(|a| !skip.contains(&a.get_id().as_str()))
+            .cloned();
+        sub.args(copies)
+            .mut_subcommands(|nested| propagate(nested, globals, &skip))
+    }
+    let command = Cli::command();
+    let globals: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().global(false))
+        .collect();
+    command
+        .mut_args(|a| a.global(false))
+        .mut_subcommands(|sub| propagate(sub, &globals, &[]))
 }
 
 /// The man page (roff) of `command()`, or with `path` (e.g. `["actions", "set-timeout"]`) of that
@@ -258,9 +350,40 @@ pub fn man_page(path: &[String]) -> Result<Vec<u8>, String> {
     Ok(text)
 }
 
-/// Parses this process's arguments; a usage error is printed and exits with code 2.
+/// Parses this process's arguments; a usage error (clap's, or a flag that means nothing to the
+/// command) is printed and exits with code 2, as clap's own errors do.
 pub fn parse() -> Cli {
-    Cli::parse()
+    let mut command = command();
+    let matches = command.get_matches_mut();
+    if let Some((name, message)) = unused_flag_given(&command, &matches) {
+        // The subcommand's usage line under the message, not the top level's.
+        let kind = clap::error::ErrorKind::ArgumentConflict;
+        let error = match command.find_subcommand_mut(&name) {
+            Some(sub) => sub.error(kind, message),
+            None => command.error(kind, message),
+        };
+        error.exit();
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+/// A message naming the first flag typed that means nothing to the subcommand given.
+fn unused_flag_given(command: &clap::Command, matches: &ArgMatches) -> Option<(String, String)> {
+    let (name, sub) = matches.subcommand()?;
+    let typed = |m: &ArgMatches, id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let id = unused_flags(name)
+        .into_iter()
+        .find(|id| typed(matches, id) || typed(sub, id))?;
+    let long = command
+        .get_arguments()
+        .find(|a| a.get_id() == id)
+        .and_then(|a| a.get_long())
+        .unwrap_or(id);
+    let message = format!(
+        "`--{long}` means nothing to `dactl {name}`; leave it out (`dactl {name} --help` lists \
+         the flags it takes)"
+    );
+    Some((name.to_owned(), message))
 }
 
 #[derive(Debug, Subcommand)]
@@ -500,6 +623,62 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         command().debug_assert();
+    }
+
+    /// What completions offer for each command is what its `--help` lists: the same visible
+    /// flags, none of the hidden ones (clap_complete would offer hidden flags).
+    #[test]
+    fn completions_offer_the_flags_help_lists() {
+        fn visible(command: &clap::Command) -> Vec<String> {
+            let mut flags: Vec<String> = command
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(str::to_owned))
+                .collect();
+            flags.sort();
+            flags
+        }
+        fn compare(help: &clap::Command, completed: &clap::Command, path: &str) {
+            assert_eq!(visible(help), visible(completed), "{path}");
+            for sub in help.get_subcommands() {
+                let name = sub.get_name();
+                if let Some(other) = completed.find_subcommand(name) {
+                    compare(sub, other, &format!("{path} {name}"));
+                }
+            }
+        }
+        let mut help = command();
+        help.build();
+        let mut completed = completion_command();
+        completed.build();
+        compare(&help, &completed, "dactl");
+        let sandbox = visible(completed.find_subcommand("sandbox").unwrap());
+        assert!(sandbox.contains(&"listen".to_owned()), "{sandbox:?}");
+        assert!(!sandbox.contains(&"dry-run".to_owned()), "{sandbox:?}");
+        let set_timeout = completed
+            .find_subcommand("actions")
+            .and_then(|a| a.find_subcommand("set-timeout"))
+            .unwrap();
+        assert!(visible(set_timeout).contains(&"dry-run".to_owned()));
+    }
+
+    /// Each id in the table names a global flag (`command` panics on one that does not), and
+    /// every subcommand that hides flags exists: a renamed subcommand would leave its flags shown.
+    #[test]
+    fn hidden_flags_name_real_flags_and_subcommands() {
+        let command = command();
+        for name in ["sandbox", "completions", "man", "definitions"] {
+            let sub = command
+                .find_subcommand(name)
+                .unwrap_or_else(|| panic!("no subcommand `{name}`"));
+            for id in unused_flags(name) {
+                let arg = sub.get_arguments().find(|a| a.get_id() == id);
+                assert!(
+                    arg.is_some_and(|a| a.is_hide_set()),
+                    "`{id}` not hidden in `{name}`"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Around the binary, for the people who install and script it: editor definitions, the man page,
-//! completions and the man page into a pipe closed early.
+//! completions and the man page into a pipe closed early, and `--help` that lists only the flags a
+//! command uses.
 
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -211,4 +212,86 @@ fn output_into_a_closed_pipe_is_success() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
     }
+}
+
+/// The flags of runs and connections are not listed by commands they mean nothing to, and are
+/// refused there; the commands that use them still list and take them, before or after the
+/// command's name. Fails when the flags show in `sandbox --help` (the globals as they were), when
+/// they vanish from `run --help` (hidden everywhere), when `sandbox --dry-run` is silently
+/// accepted, or when a global flag typed after `eval` stops reaching it.
+#[test]
+fn help_lists_only_the_flags_a_command_uses() {
+    let unused = ["--dry-run", "--journal", "--plan-out", "--rate "];
+    for command in ["sandbox", "completions", "man", "definitions"] {
+        let out = dactl(&[command, "--help"]);
+        assert_code(&out, 0);
+        let help = stdout(&out);
+        assert!(help.contains("--quiet"), "{command}: {help}");
+        for flag in unused {
+            assert!(
+                !help.contains(flag),
+                "`dactl {command} --help` lists {flag}:\n{help}"
+            );
+        }
+    }
+    let sandbox = stdout(&dactl(&["sandbox", "--help"]));
+    for flag in ["--sandbox-variant", "--listen", "--templates"] {
+        assert!(sandbox.contains(flag), "{flag} missing:\n{sandbox}");
+    }
+    let run = stdout(&dactl(&["run", "--help"]));
+    for flag in unused.iter().chain(&["--module-path", "--environment"]) {
+        assert!(
+            run.contains(flag),
+            "`dactl run --help` lacks {flag}:\n{run}"
+        );
+    }
+
+    // Completions follow the help: fish offers `--listen` for `sandbox`, never `--dry-run`.
+    let fish = stdout(&dactl(&["completions", "fish"]));
+    let sandbox_lines: Vec<&str> = fish
+        .lines()
+        .filter(|l| l.contains("__fish_dactl_using_subcommand sandbox\""))
+        .collect();
+    assert!(
+        sandbox_lines.iter().any(|l| l.contains("-l listen")),
+        "{fish}"
+    );
+    assert!(
+        !sandbox_lines.iter().any(|l| l.contains("-l dry-run")),
+        "{fish}"
+    );
+
+    // Refused where it means nothing, before or after the command's name.
+    for args in [
+        &["sandbox", "--dry-run"][..],
+        &["--dry-run", "sandbox"],
+        &["--journal", "j.jsonl", "completions", "bash"],
+    ] {
+        let out = dactl(args);
+        assert_code(&out, 2);
+        let flag = args.iter().find(|a| a.starts_with("--")).unwrap();
+        let command = if args.contains(&"sandbox") {
+            "sandbox"
+        } else {
+            "completions"
+        };
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("`{flag}` means nothing to `dactl {command}`")),
+            "{args:?}: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    }
+
+    // Still global where it means something: before and after the command's name.
+    for args in [
+        &["--sandbox", "--dry-run", "eval", "dry_run()"][..],
+        &["--sandbox", "eval", "dry_run()", "--dry-run"],
+    ] {
+        let out = dactl(args);
+        assert_code(&out, 0);
+        assert_eq!(stdout(&out).trim(), "true", "{args:?}");
+    }
+    let out = dactl(&["--sandbox", "eval", "dry_run()"]);
+    assert_eq!(stdout(&out).trim(), "false");
 }
