@@ -7,8 +7,6 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::CommandFactory;
-
 use crate::change::plan::Plan;
 use crate::change::report::{ChangeReport, Context, Format, Report, shell_word};
 use crate::change::undo::read_journal;
@@ -38,10 +36,15 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     let printer = Printer::new(global.verbosity(), global.json);
     let code = match cli.command {
-        Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "dactl", &mut std::io::stdout());
-            SUCCESS
-        }
+        Some(Command::Completions { shell }) => print_bytes(&crate::cli::completions(shell)),
+        Some(Command::Man { command }) => match crate::cli::man_page(&command) {
+            Ok(page) => print_bytes(&page),
+            Err(error) => {
+                eprintln!("error: {error}");
+                USAGE
+            }
+        },
+        Some(Command::Definitions { dir }) => definitions(&dir, &printer),
         Some(Command::Sandbox(args)) => {
             match crate::sandbox::run_blocking(args.options(&global.sandbox_variant)) {
                 Ok(()) => SUCCESS,
@@ -96,11 +99,50 @@ pub fn run(cli: Cli) -> ExitCode {
         // Bare `dactl`: the REPL for a person at a terminal, usage for anything else.
         None if std::io::stdin().is_terminal() => repl(&global, printer),
         None => {
-            let _ = Cli::command().print_help();
+            let _ = crate::cli::command().print_help();
             USAGE
         }
     };
     ExitCode::from(code)
+}
+
+/// Writes `bytes` to stdout as they are. A closed pipe (`dactl man | head -1`) is success, as the
+/// reader has all it wanted; any other failure to write (a full disk) is an error.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => SUCCESS,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => SUCCESS,
+        Err(error) => {
+            eprintln!("error: writing to stdout failed: {error}");
+            FAILURE
+        }
+    }
+}
+
+/// `dactl definitions DIR`: the definition files of the engine `dactl run` uses (an offline host
+/// builds the same one), written into `dir`.
+fn definitions(dir: &std::path::Path, printer: &Printer) -> u8 {
+    let host = Host::offline(printer.clone());
+    match host.write_definitions(dir) {
+        Ok(files) => {
+            let names: std::collections::BTreeSet<String> =
+                host.function_docs().into_iter().map(|d| d.name).collect();
+            let functions = names.len();
+            printer.info(&format!(
+                "wrote {} definition files ({functions} dactl functions, with Rhai's own) to \
+                 `{}`: point your editor's Rhai language server at this folder.",
+                files.len(),
+                dir.display()
+            ));
+            SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            FAILURE
+        }
+    }
 }
 
 /// Whether `--report PATH` can be written by `command`: a format dactl writes (`.md`, `.html`),
@@ -120,6 +162,8 @@ fn check_report(command: Option<&Command>, path: &std::path::Path) -> Result<(),
         Some(Command::Actions(_)) => "actions list/get",
         Some(Command::Sandbox(_)) => "sandbox",
         Some(Command::Completions { .. }) => "completions",
+        Some(Command::Man { .. }) => "man",
+        Some(Command::Definitions { .. }) => "definitions",
         Some(Command::Doctor) => "doctor",
     };
     Err(format!(

@@ -1,9 +1,18 @@
-//! The command line: clap types only. `Cli::into_command` turns what was typed into checked
-//! values once; nothing past this module sees clap.
+//! The command line: clap types only. `parse` turns what was typed into checked values once;
+//! nothing past this module sees clap.
+//!
+//! Every flag of `GlobalArgs` is global, so `dactl --rate 600 run x.rhai` and `dactl run x.rhai
+//! --rate 600` both work. Some of them mean nothing to a few commands (`--dry-run` to `dactl
+//! sandbox`, `--journal` to `dactl man`): `command` keeps those out of that command's `--help`
+//! and man page, `completion_command` out of its completions, and `parse` refuses them there as
+//! a usage error, as `--report` is refused by commands that change nothing. The clap way used: clap copies a global flag into a
+//! subcommand only when the subcommand has no argument of the same id, so `command` gives those
+//! subcommands a hidden copy of the flag; it is parsed into the same field, and shown nowhere.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::output::Verbosity;
 use crate::sandbox::{SandboxOptions, Variants};
@@ -181,7 +190,200 @@ pub enum Command {
     /// Serve a sandbox org that behaves like Genesys Cloud, until killed.
     Sandbox(SandboxArgs),
     /// Print shell completions.
+    ///
+    /// e.g. `dactl completions bash > ~/.local/share/bash-completion/completions/dactl` (README,
+    /// "Install", has zsh and fish).
     Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    ///
+    /// e.g. `dactl man > ~/.local/share/man/man1/dactl.1`. The page names a page per command
+    /// (`dactl-run(1)`, ...): `dactl man run` prints that one, `dactl man actions set-timeout` a
+    /// nested one.
+    Man {
+        /// A command whose own page to print instead, e.g. `run` or `actions set-timeout`.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Write Rhai definition files of every dactl function into DIR, for editors.
+    ///
+    /// The files (`*.d.rhai`) declare the host functions (`fetch_action`, `update_timeouts`, ...)
+    /// with their documentation, the `ARGS` constant, and Rhai's own functions and operators, so
+    /// that an editor's Rhai language server completes and checks scripts. DIR is created when
+    /// missing; files of the same names are replaced. Example: `dactl definitions
+    /// .dactl/definitions` in a script repository, beside `dactl check scripts/*.rhai` in its CI.
+    Definitions {
+        /// The folder to write into.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// The global flags that only a command working on an org or a script uses (field ids of
+/// `GlobalArgs`). `-v`/`-q` stay everywhere; `--sandbox-variant` also configures `dactl sandbox`.
+const ORG_FLAGS: &[&str] = &[
+    "environment",
+    "profile",
+    "sandbox",
+    "request_timeout",
+    "rate",
+    "tokens",
+    "concurrency",
+    "dry_run",
+    "no_canary",
+    "journal",
+    "plan_out",
+    "report",
+    "json",
+    "module_path",
+];
+
+/// The global flags (field ids of `GlobalArgs`) that mean nothing to the subcommand `name`.
+fn unused_flags(name: &str) -> Vec<&'static str> {
+    match name {
+        "sandbox" => ORG_FLAGS.to_vec(),
+        "completions" | "man" | "definitions" => {
+            let mut flags = ORG_FLAGS.to_vec();
+            flags.push("sandbox_variant");
+            flags
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The command line as parsed, helped, completed and documented: `Cli`'s, with each global flag
+/// hidden from the subcommands it means nothing to (see the module doc).
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        let copies: Vec<clap::Arg> = unused_flags(&name)
+            .into_iter()
+            .map(|id| {
+                command
+                    .get_arguments()
+                    .find(|a| a.get_id() == id)
+                    .unwrap_or_else(|| panic!("`{id}` is not a flag of GlobalArgs"))
+                    .clone()
+                    .hide(true)
+            })
+            .collect();
+        if !copies.is_empty() {
+            command = command.mut_subcommand(&name, |sub| sub.args(copies));
+        }
+    }
+    command
+}
+
+/// The shell completions of the CLI for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut completion_command(), "dactl", &mut text);
+    text
+}
+
+/// The CLI as completions see it. clap_complete's generators offer hidden arguments too, so the
+/// hidden copies of `command()` would still be completed where they mean nothing; here each
+/// global flag is instead copied by hand, not global, into the subcommands it means something
+/// to, as clap would propagate it, so the flags completed are the flags `--help` lists.
+fn completion_command() -> clap::Command {
+    fn propagate(sub: clap::Command, globals: &[clap::Arg], skip: &[&str]) -> clap::Command {
+        let skip: Vec<&str> = skip
+            .iter()
+            .copied()
+            .chain(unused_flags(sub.get_name()))
+            .collect();
+        let copies = globals
+            .iter()
+            .filter(|a| !skip.contains(&a.get_id().as_str()))
+            .cloned();
+        sub.args(copies)
+            .mut_subcommands(|nested| propagate(nested, globals, &skip))
+    }
+    let command = Cli::command();
+    let globals: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().global(false))
+        .collect();
+    command
+        .mut_args(|a| a.global(false))
+        .mut_subcommands(|sub| propagate(sub, &globals, &[]))
+}
+
+/// The man page (roff) of `command()`, or with `path` (e.g. `["actions", "set-timeout"]`) of that
+/// subcommand: the page the main page names `dactl-actions-set-timeout(1)`.
+pub fn man_page(path: &[String]) -> Result<Vec<u8>, String> {
+    // As clap_mangen's own `generate_to`: no `help` subcommand, which has no page of its own.
+    let mut page = command().disable_help_subcommand(true);
+    // Gives subcommands their page names (`dactl-run`).
+    page.build();
+    for (depth, name) in path.iter().enumerate() {
+        let Some(sub) = page.find_subcommand(name).cloned() else {
+            let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
+            let parent = ["dactl"]
+                .into_iter()
+                .chain(path[..depth].iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(if known.is_empty() {
+                format!(
+                    "`{parent}` has no commands, so there is no page for `{name}`; try `dactl man {}`.",
+                    path[..depth].join(" ")
+                )
+            } else {
+                format!(
+                    "`{parent}` has no command `{name}`, so there is no page for it; it has: {}.",
+                    known.join(", ")
+                )
+            });
+        };
+        page = sub;
+    }
+    let mut text = Vec::new();
+    clap_mangen::Man::new(page)
+        .source(format!("dactl {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut text)
+        .map_err(|e| format!("the man page could not be made: {e}"))?;
+    Ok(text)
+}
+
+/// Parses this process's arguments; a usage error (clap's, or a flag that means nothing to the
+/// command) is printed and exits with code 2, as clap's own errors do.
+pub fn parse() -> Cli {
+    let mut command = command();
+    let matches = command.get_matches_mut();
+    if let Some((name, message)) = unused_flag_given(&command, &matches) {
+        // The subcommand's usage line under the message, not the top level's.
+        let kind = clap::error::ErrorKind::ArgumentConflict;
+        let error = match command.find_subcommand_mut(&name) {
+            Some(sub) => sub.error(kind, message),
+            None => command.error(kind, message),
+        };
+        error.exit();
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+/// A message naming the first flag typed that means nothing to the subcommand given.
+fn unused_flag_given(command: &clap::Command, matches: &ArgMatches) -> Option<(String, String)> {
+    let (name, sub) = matches.subcommand()?;
+    let typed = |m: &ArgMatches, id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let id = unused_flags(name)
+        .into_iter()
+        .find(|id| typed(matches, id) || typed(sub, id))?;
+    let long = command
+        .get_arguments()
+        .find(|a| a.get_id() == id)
+        .and_then(|a| a.get_long())
+        .unwrap_or(id);
+    let message = format!(
+        "`--{long}` means nothing to `dactl {name}`; leave it out (`dactl {name} --help` lists \
+         the flags it takes)"
+    );
+    Some((name.to_owned(), message))
 }
 
 #[derive(Debug, Subcommand)]
@@ -417,11 +619,66 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// What completions offer for each command is what its `--help` lists: the same visible
+    /// flags, none of the hidden ones (clap_complete would offer hidden flags).
+    #[test]
+    fn completions_offer_the_flags_help_lists() {
+        fn visible(command: &clap::Command) -> Vec<String> {
+            let mut flags: Vec<String> = command
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(str::to_owned))
+                .collect();
+            flags.sort();
+            flags
+        }
+        fn compare(help: &clap::Command, completed: &clap::Command, path: &str) {
+            assert_eq!(visible(help), visible(completed), "{path}");
+            for sub in help.get_subcommands() {
+                let name = sub.get_name();
+                if let Some(other) = completed.find_subcommand(name) {
+                    compare(sub, other, &format!("{path} {name}"));
+                }
+            }
+        }
+        let mut help = command();
+        help.build();
+        let mut completed = completion_command();
+        completed.build();
+        compare(&help, &completed, "dactl");
+        let sandbox = visible(completed.find_subcommand("sandbox").unwrap());
+        assert!(sandbox.contains(&"listen".to_owned()), "{sandbox:?}");
+        assert!(!sandbox.contains(&"dry-run".to_owned()), "{sandbox:?}");
+        let set_timeout = completed
+            .find_subcommand("actions")
+            .and_then(|a| a.find_subcommand("set-timeout"))
+            .unwrap();
+        assert!(visible(set_timeout).contains(&"dry-run".to_owned()));
+    }
+
+    /// Each id in the table names a global flag (`command` panics on one that does not), and
+    /// every subcommand that hides flags exists: a renamed subcommand would leave its flags shown.
+    #[test]
+    fn hidden_flags_name_real_flags_and_subcommands() {
+        let command = command();
+        for name in ["sandbox", "completions", "man", "definitions"] {
+            let sub = command
+                .find_subcommand(name)
+                .unwrap_or_else(|| panic!("no subcommand `{name}`"));
+            for id in unused_flags(name) {
+                let arg = sub.get_arguments().find(|a| a.get_id() == id);
+                assert!(
+                    arg.is_some_and(|a| a.is_hide_set()),
+                    "`{id}` not hidden in `{name}`"
+                );
+            }
+        }
     }
 
     #[test]

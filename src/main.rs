@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = dactl::cli::Cli::parse();
+    let cli = dactl::cli::parse();
     dactl::output::init_tracing(cli.global.verbosity());
     dactl::app::run(cli)
 }

@@ -8,6 +8,7 @@ mod client;
 mod config;
 mod contract;
 mod doctor;
+mod editor;
 mod filters;
 mod hostile;
 mod isolation;

@@ -2,6 +2,7 @@
 //! CLI calls (`run`, `eval`, `check`).
 //!
 //! - `engine` builds the one engine (limits, Ctrl-C, `print`, imports, functions);
+//! - `definitions` writes that engine's Rhai definition files for editors (`dactl definitions`);
 //! - `functions/` holds the host functions, one `#[export_module]` per topic; their doc comments
 //!   are the help text (`Host::function_docs`);
 //! - `convert` moves values in and out (serde out, checked arguments in);
@@ -13,6 +14,7 @@
 //! which owns the async runtime.
 
 pub mod convert;
+pub mod definitions;
 pub mod engine;
 pub mod errors;
 pub mod functions;
@@ -429,6 +431,17 @@ fn first_sentence(lines: &[String]) -> String {
     }
 }
 
+/// The type a host function gives a script: `T` of the `Result<T, ...>` (or this crate's alias
+/// `R<T>`) that a `return_raw` function is declared with, as its metadata spells it; any other
+/// type as it is.
+pub(crate) fn returned_type(raw: &str) -> &str {
+    let raw = raw.trim();
+    match raw.split_once('<') {
+        Some(("Result" | "R", rest)) => rest.split([',', '>']).next().unwrap_or(rest).trim(),
+        _ => raw,
+    }
+}
+
 /// Reads the host functions' metadata (doc comments included) back out of the engine.
 fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
     let Ok(json) = engine.gen_fn_metadata_to_json(false) else {
@@ -444,13 +457,7 @@ fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
             .flatten()
             .filter_map(|p| p["name"].as_str())
             .collect();
-        // `return_raw` functions report `Result<T, ...>` (or an alias `R<T>`): show `T`.
-        let raw = f["returnType"].as_str().unwrap_or_default();
-        let inner = match raw.split_once('<') {
-            Some((_, rest)) => rest.split([',', '>']).next().unwrap_or(rest).trim(),
-            None => raw,
-        };
-        let returns = match inner {
+        let returns = match returned_type(f["returnType"].as_str().unwrap_or_default()) {
             "" | "()" => String::new(),
             "Map" => " -> map".into(),
             "Array" => " -> array".into(),
