@@ -852,6 +852,15 @@ fn section(out: &mut String, title: &str, rows: &[(&str, String)]) {
 }
 
 /// `1 page`, `2 pages`.
+/// Minutes as a person reads them: seconds under a minute (`22 s`), else minutes (`3.4 min`).
+fn duration(minutes: f64) -> String {
+    if minutes < 1.0 {
+        format!("{:.0} s", (minutes * 60.0).ceil())
+    } else {
+        format!("{minutes:.1} min")
+    }
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -1012,15 +1021,15 @@ impl fmt::Display for Findings {
                             plural(e.first_write_check_reads, "canary read", "canary reads"),
                         ),
                     ),
-                    ("time", format!("at least {:.1} min", e.minutes)),
+                    ("time", format!("at least {}", duration(e.minutes))),
                     (
                         "function actions",
                         format!(
-                            "{} more, not included: each costs a draft cycle of about {} requests ({} requests, {:.1} min)",
+                            "{} more, not included: each costs a draft cycle of about {} requests ({} requests, {})",
                             e.function_actions,
                             e.function_requests_each,
                             e.function_requests,
-                            e.function_minutes
+                            duration(e.function_minutes)
                         ),
                     ),
                 ],
