@@ -158,23 +158,7 @@ fn changes_summary(items: &[Dynamic], layout: Layout) -> String {
             counts.join(", ")
         }
     );
-    let reasons: Vec<Vec<String>> = grouped
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(n, g)| {
-            let reason = match &g.fix {
-                Some(fix) => format!("{}\nfix: {fix}", g.reason),
-                None => g.reason.clone(),
-            };
-            vec![
-                format!("({})", n + 1),
-                g.count.to_string(),
-                g.status.clone(),
-                reason,
-            ]
-        })
-        .collect();
+    let reasons = grouped.rows();
     if !reasons.is_empty() {
         let drawn = table::render_aligned(&[], &reasons, &[Align::Left, Align::Right], layout);
         out.push('\n');

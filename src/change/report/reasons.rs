@@ -119,6 +119,27 @@ pub struct Grouped {
 }
 
 impl Grouped {
+    /// One row per reason, for the reasons table: `(N)`, its count, its status, and the reason
+    /// with its fix on a line of its own.
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        self.groups
+            .iter()
+            .enumerate()
+            .map(|(n, g)| {
+                let reason = match &g.fix {
+                    Some(fix) => format!("{}\nfix: {fix}", g.reason),
+                    None => g.reason.clone(),
+                };
+                vec![
+                    format!("({})", n + 1),
+                    g.count.to_string(),
+                    g.status.clone(),
+                    reason,
+                ]
+            })
+            .collect()
+    }
+
     /// The short status of change `index` in a table: `failed (2)` for a change of the second
     /// group, the bare status for one without a reason.
     pub fn label(&self, index: usize, status: &str) -> String {

@@ -151,23 +151,7 @@ impl Report<'_> {
                 counts.join(", ")
             }
         ));
-        let reasons: Vec<Vec<String>> = grouped
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(n, g)| {
-                let reason = match &g.fix {
-                    Some(fix) => format!("{}\nfix: {fix}", g.reason),
-                    None => g.reason.clone(),
-                };
-                vec![
-                    format!("({})", n + 1),
-                    g.count.to_string(),
-                    g.status.clone(),
-                    reason,
-                ]
-            })
-            .collect();
+        let reasons = grouped.rows();
         if !reasons.is_empty() {
             let layout = Layout {
                 max_rows: None,
