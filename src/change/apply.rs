@@ -281,7 +281,7 @@ impl Engine {
             }
             // Never build a config from a read without it: that would drop the templates.
             match self.client.get_action(&id, true).await {
-                Ok(action) => info.action = action,
+                Ok(action) => info.action = action.into(),
                 Err(e) => return Outcome::Done(self.failed(&info, e)),
             }
         }
@@ -297,7 +297,13 @@ impl Engine {
                 "the action was read without a version; nothing was written",
             ));
         };
-        let mut config = info.action.config.clone().unwrap_or_default();
+        // The config whole (unpacked from the compact form) only while this action is written.
+        let mut config = info
+            .action
+            .config
+            .as_ref()
+            .map(|c| c.to_config())
+            .unwrap_or_default();
         if let Err(e) = self.fill_templates(&id, &mut config, false).await {
             self.note_error(&e);
             return Outcome::Done(not_done(
@@ -307,7 +313,7 @@ impl Engine {
             ));
         }
         // The journal keeps the action as it was, template text included: enough to put it back.
-        let mut as_read = info.action.clone();
+        let mut as_read = info.action.to_action();
         as_read.config = Some(config.clone());
         config.timeout_seconds = after;
         let body = UpdateActionInput {
@@ -341,7 +347,7 @@ impl Engine {
                         let status = if conflict { "conflict" } else { "not_applied" };
                         self.record(&id, status, fresh.version, Some(&e.to_string()));
                         let fresh_info = ActionInfo {
-                            action: fresh,
+                            action: fresh.into(),
                             kind: info.kind,
                             function_timeout: None,
                         };
@@ -461,7 +467,7 @@ mod tests {
         }))
         .unwrap();
         ActionInfo {
-            action,
+            action: action.into(),
             kind,
             function_timeout: None,
         }

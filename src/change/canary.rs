@@ -182,7 +182,7 @@ impl Engine {
             Err(e) => return Outcome::Done(self.failed(&info, e)),
         };
         let fresh = ActionInfo {
-            action: before.action.clone(),
+            action: (&before.action).into(),
             kind: info.kind,
             function_timeout: function_timeout(&before),
         };

@@ -88,8 +88,9 @@ impl Engine {
         if let Some(settled) = self.settled_without_a_write(&info, before, after, same) {
             return settled;
         }
+        let action = info.action.to_action();
         let intent = Intent {
-            action: &info.action,
+            action: &action,
             intended_timeout: target.map(|t| t.0),
             target: "function",
             function_before: before,
@@ -119,7 +120,7 @@ impl Engine {
                 match self.client.get_action(&id, true).await {
                     Ok(fresh) => Outcome::Redecide {
                         info: Box::new(ActionInfo {
-                            action: fresh,
+                            action: fresh.into(),
                             kind: Kind::Function,
                             function_timeout: None,
                         }),

@@ -294,7 +294,7 @@ impl Engine {
                 None => {
                     let item = &items[index];
                     let info = ActionInfo {
-                        action: item.action.clone(),
+                        action: (&item.action).into(),
                         kind: if item.function {
                             Kind::Function
                         } else {
