@@ -15,6 +15,8 @@
 //! publishing, and when it moved on, dactl's own draft is brought up to the action as it now is
 //! (once) before it is published.
 
+use std::sync::Arc;
+
 use crate::change::apply::{Outcome, change, not_done};
 use crate::change::journal::Intent;
 use crate::change::snapshot::Snapshot;
@@ -65,7 +67,7 @@ impl Engine {
     /// Writes the function settings' timeout (`None`: unset, the default 15 s).
     pub(crate) async fn apply_function(
         &self,
-        mut info: ActionInfo,
+        mut info: Arc<ActionInfo>,
         target: Option<Timeout>,
     ) -> Outcome {
         let id = info.action.id.clone();
@@ -77,7 +79,8 @@ impl Engine {
         }
         if info.function_timeout.is_none() {
             match self.function_timeout(&id).await {
-                Ok(timeout) => info.function_timeout = timeout,
+                // A copy of this one action only when a script holds it too.
+                Ok(timeout) => Arc::make_mut(&mut info).function_timeout = timeout,
                 Err(e) => return Outcome::Done(self.failed(&info, e)),
             }
         }
@@ -119,7 +122,7 @@ impl Engine {
                 self.record(&id, "conflict", None, Some(&e.to_string()));
                 match self.client.get_action(&id, true).await {
                     Ok(fresh) => Outcome::Redecide {
-                        info: Box::new(ActionInfo {
+                        info: Arc::new(ActionInfo {
                             action: fresh.into(),
                             kind: Kind::Function,
                             function_timeout: None,

@@ -27,7 +27,7 @@ pub mod verify;
 pub mod journal;
 pub mod report;
 
-pub use apply::{Outcome, Planned, refusal, run_rounds};
+pub use apply::{DecideShared, Outcome, Planned, refusal, run_rounds};
 pub use canary::Canary;
 pub use engine::{Engine, EngineOptions};
 pub use journal::{Journal, JournalError};
