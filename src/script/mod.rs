@@ -511,7 +511,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
     host.set_args(args);
     let _ = install_ctrl_c(host.interrupt_flag());
-    let outcome = host.run_file(path);
+    let outcome = host.run_file(path).map(drop);
+    // The script is over: what it held (every action it listed, its changes) goes before the
+    // report is drawn from the session's own record.
+    host.scope.clear();
     let failed_changes = report(host);
     match outcome {
         Ok(_) if failed_changes > 0 => EXIT_FAILURE,
