@@ -11,6 +11,7 @@ mod doctor;
 mod filters;
 mod hostile;
 mod isolation;
+mod memory;
 mod pool;
 mod reliability;
 mod repl;
