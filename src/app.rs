@@ -391,7 +391,7 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
         ActionsCommand::Get { id } => {
             with_session(global, printer, |session| match session.fetch_action(&id) {
                 Ok(info) => {
-                    let value = script::convert::action(&info);
+                    let value = script::convert::action_map(&info);
                     let text = if session.printer().json {
                         script::render::json(&value)
                     } else {
@@ -531,7 +531,7 @@ fn set_by_filter(
 
 fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
     if printer.json {
-        printer.data(&script::render::json(&script::convert::actions(infos)));
+        printer.data(&script::render::json(&script::convert::action_maps(infos)));
         return;
     }
     let rows: Vec<Vec<String>> = infos

@@ -667,7 +667,7 @@ fn median_ms(samples: &[Duration]) -> f64 {
 fn count_actions(actions: &[ActionInfo], integrations: &[Integration]) -> ActionCounts {
     let mut templates = TemplateCounts::default();
     for config in actions.iter().filter_map(|a| a.action.config.as_ref()) {
-        templates.add(config);
+        templates.add(&config.to_config());
     }
     let mut per_integration: BTreeMap<String, usize> = BTreeMap::new();
     for action in actions {

@@ -86,6 +86,10 @@ pub struct AuthInfo {
 /// a version conflict. `Err` is a reason the action is reported as failed.
 pub type Decide<'a> = dyn FnMut(&ActionInfo) -> Result<Option<Timeout>, String> + 'a;
 
+/// `Decide` for callers that share the actions they change (`update_timeouts_shared`): it gets
+/// the shared action itself, to hand on without a copy.
+pub use crate::change::DecideShared;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SessionError(pub String);
@@ -362,6 +366,17 @@ impl Session {
         targets: Vec<ActionInfo>,
         decide: &mut Decide<'_>,
     ) -> Vec<Change> {
+        let targets = targets.into_iter().map(Arc::new).collect();
+        self.update_timeouts_shared(targets, &mut |info: &Arc<ActionInfo>| decide(info))
+    }
+
+    /// `update_timeouts` of actions the caller holds too (a script's listing): the engine works
+    /// on the caller's own values, so a bulk change holds each action once.
+    pub fn update_timeouts_shared(
+        &self,
+        targets: Vec<Arc<ActionInfo>>,
+        decide: &mut DecideShared<'_>,
+    ) -> Vec<Change> {
         let engine = &self.engine;
         // Counts finished changes; hidden (never drawn) unless stderr is a terminal.
         let progress = if self.printer.shows_progress() && targets.len() > 1 {
@@ -382,7 +397,7 @@ impl Session {
         // Changes that end without an apply: refused kinds now, undecided ones as decided.
         progress.inc(targets.iter().filter(|t| refusal(t.kind).is_some()).count() as u64);
         let versions = &self.versions;
-        let mut decide = |info: &ActionInfo| {
+        let mut decide = |info: &Arc<ActionInfo>| {
             versions
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())

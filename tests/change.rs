@@ -274,7 +274,7 @@ fn the_journal_is_written_before_each_write() {
     assert_eq!(intent["run_id"], run.session.run_id());
     // The action as it was read, with the text of the templates its config named by URI: what
     // it takes to put it back exactly.
-    let mut expected = info.action.clone();
+    let mut expected = info.action.to_action();
     let config = expected.config.as_mut().unwrap();
     config.request.as_mut().unwrap().insert(
         "requestTemplate".into(),

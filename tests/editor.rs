@@ -51,7 +51,13 @@ fn definitions_declare_every_host_function_with_its_doc_comment() {
         .map(|f| f["name"].as_str().unwrap())
         .collect();
     // The metadata read is the host's: the functions the brief names are in it.
-    for name in ["fetch_action", "update_timeouts", "list_actions", "verify"] {
+    for name in [
+        "fetch_action",
+        "update_timeouts",
+        "list_actions",
+        "verify",
+        "get$timeout_seconds",
+    ] {
         assert!(names.contains(&name), "{name} not in {names:?}");
     }
     for function in functions {
@@ -69,14 +75,26 @@ fn definitions_declare_every_host_function_with_its_doc_comment() {
             .map(|c| c.as_str().unwrap())
             .collect();
         assert!(
-            !comments.is_empty(),
+            !comments.is_empty()
+                && comments
+                    .iter()
+                    .all(|c| !c.trim_start_matches('/').trim().is_empty()),
             "the host function `{name}({})` has no doc comment: editors (and `:help`) would \
              show it bare; document it where it is defined, in src/script/functions/",
             params.join(", ")
         );
+        // Rhai writes a property's getter `fn get id(...)`, its setter `fn set id(...)`, and an
+        // operator `op ==(action, action)` (types only, so its parameters are counted).
+        let operator = !name.contains('$') && !name.starts_with(|c: char| c.is_alphabetic());
+        let head = match (name.strip_prefix("get$"), name.strip_prefix("set$")) {
+            (Some(field), _) => format!("fn get {field}("),
+            (_, Some(field)) => format!("fn set {field}("),
+            _ if operator => format!("op {name}("),
+            _ => format!("fn {name}("),
+        };
         // The doc comment, then the declaration of this overload (its parameters in order).
         let declared = text
-            .match_indices(&format!("{}\nfn {name}(", comments.join("\n")))
+            .match_indices(&format!("{}\n{head}", comments.join("\n")))
             .map(|(at, found)| &text[at + found.len()..])
             .map(|rest| rest.lines().next().unwrap())
             .find(|line| {
@@ -86,7 +104,11 @@ fn definitions_declare_every_host_function_with_its_doc_comment() {
                     .filter(|p| !p.is_empty())
                     .map(|p| p.split(':').next().unwrap().trim())
                     .collect();
-                declared == params
+                if operator {
+                    declared.len() == params.len()
+                } else {
+                    declared == params
+                }
             })
             .unwrap_or_else(|| {
                 panic!(

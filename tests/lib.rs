@@ -12,6 +12,7 @@ mod editor;
 mod filters;
 mod hostile;
 mod isolation;
+mod memory;
 mod pool;
 mod reliability;
 mod repl;

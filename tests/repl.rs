@@ -97,7 +97,7 @@ fn help_lists_every_function_and_explains_one() {
     }
     let one = core.handle(":help update_timeout").output;
     assert!(
-        one.starts_with("update_timeout(action_or_id, timeout) -> map"),
+        one.starts_with("update_timeout(action_or_id, timeout) -> change"),
         "{one}"
     );
     assert!(one.contains("Example:"), "{one}");

@@ -8,6 +8,7 @@ use dactl::config::Settings;
 use dactl::genesys::{Credentials, Target};
 use dactl::output::Printer;
 use dactl::sandbox::SandboxOptions;
+use dactl::script::values::ScriptAction;
 use dactl::script::{Host, ScriptError};
 use dactl::secret::Secret;
 use dactl::session::{Connection, Session, SessionOptions};
@@ -97,8 +98,9 @@ fn caught(host: &mut Host, statement: &str) -> Map {
     value.try_cast::<Map>().unwrap()
 }
 
+/// A map, or the map an action or a change reads as.
 fn map(value: Dynamic) -> Map {
-    value.try_cast::<Map>().expect("a map")
+    dactl::script::values::as_map(&value).expect("a map, an action or a change")
 }
 
 fn text(m: &Map, key: &str) -> String {
@@ -177,6 +179,115 @@ fn fetch_action_returns_the_documented_map() {
     assert_eq!(text(&a, "id"), id);
     assert_eq!(text(&a, "kind"), "standard");
     assert!(a["config"].is_map(), "config is the full config map: {a:?}");
+}
+
+/// An action and a change are the host's own values, read like the maps they replace: every
+/// field, `in`, indexing, `()` for what they lack, printing, JSON, equality; read-only, with
+/// `to_map()` as the copy to change.
+#[test]
+fn actions_and_changes_read_like_the_maps_they_replace() {
+    let org = Org::seed();
+    let mut host = org_host(&org, false);
+    let standard = first_of_kind(&mut host, "standard");
+    let checks = eval(
+        &mut host,
+        &format!(
+            r#"
+            let a = fetch_action("{standard}");
+            let m = a.to_map();
+            let f = list_actions().filter(|x| x.kind == "function")[0];
+            [
+                type_of(a) == "action", type_of(m) == "map",
+                a.id == m.id, a["name"] == m.name, a.category == m["category"],
+                a.version == m.version, a.timeout_seconds == m.timeout_seconds,
+                type_of(a.config) == "map", a.config == m.config,
+                "config" in a, !("nope" in a), a.nope == (), a["nope"] == (),
+                !("function_timeout_seconds" in a), "function_timeout_seconds" in f,
+                a.keys() == m.keys(), `${{a}}` == `${{m}}`, a.to_json() == m.to_json(),
+                a == fetch_action("{standard}"), a != f,
+            ]
+            "#
+        ),
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    let failed: Vec<usize> = (0..checks.len())
+        .filter(|&i| !checks[i].as_bool().unwrap())
+        .collect();
+    assert!(failed.is_empty(), "checks {failed:?} failed: {checks:?}");
+
+    let e = host
+        .eval(&format!(
+            r#"let a = fetch_action("{standard}"); a.name = "x";"#
+        ))
+        .unwrap_err();
+    assert!(
+        e.rendered.contains("read-only") && e.rendered.contains("to_map()"),
+        "{e}"
+    );
+    let copy = eval(
+        &mut host,
+        &format!(r#"let m = fetch_action("{standard}").to_map(); m.name = "x"; m.name"#),
+    );
+    assert_eq!(copy.to_string(), "x");
+
+    let change = eval(
+        &mut host,
+        &format!(
+            r#"
+            let c = update_timeout("{standard}", 41);
+            let m = c.to_map();
+            [type_of(c), c.status, c.after, c.before == m.before, `${{c}}` == `${{m}}`,
+             c.keys() == m.keys(), "reason" in c, c.reason == ()]
+            "#
+        ),
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    let shown: Vec<String> = change.iter().map(|v| v.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "change", "updated", "41", "true", "true", "true", "true", "true"
+        ]
+    );
+    // What `verify` and the tables take: a change, or a map of one.
+    let v = map(eval(
+        &mut host,
+        &format!(
+            r#"verify([update_timeout("{standard}", 41), update_timeout("{standard}", 41).to_map()])"#
+        ),
+    ));
+    assert_eq!(v["checked"].as_int().unwrap(), 2, "{v:?}");
+    assert!(v["ok"].as_bool().unwrap(), "{v:?}");
+}
+
+/// The script's actions are the host's: the host keeps no copy of its own (a weak note only),
+/// and a bulk change works on the script's values, then lets them go.
+#[test]
+fn a_listing_is_held_once_by_the_script_not_copied_by_the_host() {
+    let org = Org::seed();
+    let mut host = org_host(&org, false);
+    let _ = eval(&mut host, "let all = list_actions(); ()");
+    let counts = |host: &Host| {
+        let all = host.scope().get_value::<Array>("all").unwrap();
+        let first = all[0].read_lock::<ScriptAction>().unwrap().0.clone();
+        // This test's `first` and the clone of the array it came from are two; the script's
+        // variable is the third.
+        (
+            std::sync::Arc::strong_count(&first),
+            std::sync::Arc::weak_count(&first),
+        )
+    };
+    assert_eq!(counts(&host), (3, 1));
+    let changes = eval(
+        &mut host,
+        "update_timeouts(all, |a| if a.kind == \"standard\" { 33 } else { () })",
+    )
+    .try_cast::<Array>()
+    .unwrap();
+    assert!(changes.len() > 25);
+    assert_eq!(counts(&host).0, 3, "the bulk change kept no reference");
 }
 
 #[test]

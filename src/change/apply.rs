@@ -24,6 +24,8 @@
 //! run inside async tasks), hands the decided actions to an async runner (`Engine::apply`), and
 //! decides again on the fresh actions that came back from conflicts, a bounded number of rounds.
 
+use std::sync::Arc;
+
 use futures::StreamExt;
 
 use crate::change::journal::Intent;
@@ -31,10 +33,14 @@ use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
 use crate::genesys::Error;
 use crate::genesys::models::{Action, UpdateActionInput};
 
-/// A decided change, ready to apply.
+/// Decides a new timeout for a shared action (`None`: leave it; `Err`: the reason it failed).
+pub type DecideShared<'a> = dyn FnMut(&Arc<ActionInfo>) -> Result<Option<Timeout>, String> + 'a;
+
+/// A decided change, ready to apply. The action is shared with whoever holds it (a script's
+/// listing), not copied.
 #[derive(Debug, Clone)]
 pub struct Planned {
-    pub info: ActionInfo,
+    pub info: Arc<ActionInfo>,
     /// The timeout to write; `None` removes it (undo of a timeout that was unset).
     pub target: Option<Timeout>,
 }
@@ -46,7 +52,7 @@ pub enum Outcome {
     /// The action changed under us (version conflict, or a write whose outcome is unknown and did
     /// not land): here it is as re-read, to be decided again.
     Redecide {
-        info: Box<ActionInfo>,
+        info: Arc<ActionInfo>,
         reason: String,
     },
 }
@@ -273,7 +279,7 @@ impl Engine {
     }
 
     /// Writes `target` (`None` removes `timeoutSeconds`).
-    async fn apply_standard(&self, mut info: ActionInfo, target: Option<Timeout>) -> Outcome {
+    async fn apply_standard(&self, mut info: Arc<ActionInfo>, target: Option<Timeout>) -> Outcome {
         let id = info.action.id.clone();
         if info.action.config.is_none() {
             if let Some(halted) = self.halted_outcome(&info) {
@@ -281,7 +287,13 @@ impl Engine {
             }
             // Never build a config from a read without it: that would drop the templates.
             match self.client.get_action(&id, true).await {
-                Ok(action) => info.action = action,
+                Ok(action) => {
+                    info = Arc::new(ActionInfo {
+                        action: action.into(),
+                        kind: info.kind,
+                        function_timeout: info.function_timeout,
+                    })
+                }
                 Err(e) => return Outcome::Done(self.failed(&info, e)),
             }
         }
@@ -297,7 +309,13 @@ impl Engine {
                 "the action was read without a version; nothing was written",
             ));
         };
-        let mut config = info.action.config.clone().unwrap_or_default();
+        // The config whole (unpacked from the compact form) only while this action is written.
+        let mut config = info
+            .action
+            .config
+            .as_ref()
+            .map(|c| c.to_config())
+            .unwrap_or_default();
         if let Err(e) = self.fill_templates(&id, &mut config, false).await {
             self.note_error(&e);
             return Outcome::Done(not_done(
@@ -307,7 +325,7 @@ impl Engine {
             ));
         }
         // The journal keeps the action as it was, template text included: enough to put it back.
-        let mut as_read = info.action.clone();
+        let mut as_read = info.action.to_action();
         as_read.config = Some(config.clone());
         config.timeout_seconds = after;
         let body = UpdateActionInput {
@@ -341,12 +359,12 @@ impl Engine {
                         let status = if conflict { "conflict" } else { "not_applied" };
                         self.record(&id, status, fresh.version, Some(&e.to_string()));
                         let fresh_info = ActionInfo {
-                            action: fresh,
+                            action: fresh.into(),
                             kind: info.kind,
                             function_timeout: None,
                         };
                         Outcome::Redecide {
-                            info: Box::new(fresh_info),
+                            info: Arc::new(fresh_info),
                             reason: e.to_string(),
                         }
                     }
@@ -385,13 +403,13 @@ impl Engine {
 /// apply, blocked on by the caller) for the decided ones, then `decide` again on the actions that
 /// came back fresh from a conflict; at most `max_rounds` rounds. Results follow `targets`' order.
 pub fn run_rounds(
-    targets: Vec<ActionInfo>,
-    decide: &mut dyn FnMut(&ActionInfo) -> Result<Option<Timeout>, String>,
+    targets: Vec<Arc<ActionInfo>>,
+    decide: &mut DecideShared<'_>,
     max_rounds: u32,
     mut run: impl FnMut(Vec<Planned>) -> Vec<Outcome>,
 ) -> Vec<Change> {
     let mut results: Vec<Option<Change>> = vec![None; targets.len()];
-    let mut pending: Vec<(usize, ActionInfo)> = targets.into_iter().enumerate().collect();
+    let mut pending: Vec<(usize, Arc<ActionInfo>)> = targets.into_iter().enumerate().collect();
     let mut last_reason: Vec<Option<String>> = vec![None; results.len()];
     for _round in 0..max_rounds.max(1) {
         if pending.is_empty() {
@@ -430,7 +448,7 @@ pub fn run_rounds(
                 Outcome::Done(change) => results[index] = Some(change),
                 Outcome::Redecide { info, reason } => {
                     last_reason[index] = Some(reason);
-                    pending.push((index, *info));
+                    pending.push((index, info));
                 }
             }
         }
@@ -455,16 +473,16 @@ pub fn run_rounds(
 mod tests {
     use super::*;
 
-    fn info(id: &str, kind: Kind, timeout: Option<i64>) -> ActionInfo {
+    fn info(id: &str, kind: Kind, timeout: Option<i64>) -> Arc<ActionInfo> {
         let action: Action = serde_json::from_value(serde_json::json!({
             "id": id, "name": format!("n-{id}"), "version": 1, "config": {"timeoutSeconds": timeout}
         }))
         .unwrap();
-        ActionInfo {
-            action,
+        Arc::new(ActionInfo {
+            action: action.into(),
             kind,
             function_timeout: None,
-        }
+        })
     }
 
     #[test]
@@ -477,7 +495,7 @@ mod tests {
             info("e", Kind::Standard, Some(5)),
         ];
         let mut calls: Vec<String> = Vec::new();
-        let mut decide = |i: &ActionInfo| -> Result<Option<Timeout>, String> {
+        let mut decide = |i: &Arc<ActionInfo>| -> Result<Option<Timeout>, String> {
             calls.push(i.action.id.clone());
             match i.action.id.as_str() {
                 "d" => Ok(None),
@@ -493,11 +511,11 @@ mod tests {
                 .map(|p| match p.info.action.id.as_str() {
                     // `a` conflicts once, then lands; `c` conflicts every time.
                     "a" if rounds == 1 => Outcome::Redecide {
-                        info: Box::new(p.info),
+                        info: p.info,
                         reason: "409".into(),
                     },
                     "c" => Outcome::Redecide {
-                        info: Box::new(p.info),
+                        info: p.info,
                         reason: "409 again".into(),
                     },
                     _ => Outcome::Done(change(&p.info, Some(5), Some(30), Status::Updated, None)),

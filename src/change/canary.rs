@@ -16,6 +16,7 @@
 //! canary's read is decided again first.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::change::apply::{Outcome, Planned};
 use crate::change::function::DraftEdit;
@@ -181,15 +182,15 @@ impl Engine {
             Ok(snapshot) => snapshot,
             Err(e) => return Outcome::Done(self.failed(&info, e)),
         };
-        let fresh = ActionInfo {
-            action: before.action.clone(),
+        let fresh = Arc::new(ActionInfo {
+            action: (&before.action).into(),
             kind: info.kind,
             function_timeout: function_timeout(&before),
-        };
+        });
         if fresh.action.version != info.action.version {
             // Decided on an older read: decide again on this one before anything is written.
             return Outcome::Redecide {
-                info: Box::new(fresh),
+                info: fresh,
                 reason: "the action changed after it was read".into(),
             };
         }

@@ -117,13 +117,13 @@ impl Engine {
         };
         let listed = self
             .client
-            .list_actions(&query)
+            .list_actions_compact(&query)
             .await?
             .into_iter()
             .find(|a| a.id == id);
         let (action, auth_only) = match listed {
             Some(action) => (action, false),
-            None => (self.client.get_action(id, true).await?, true),
+            None => (self.client.get_action(id, true).await?.into(), true),
         };
         let auth_ids: HashSet<String> = if auth_only {
             [action.id.clone()].into()
@@ -145,7 +145,7 @@ impl Engine {
     /// the same filter without auth actions (and without config) tells which ones are custom
     /// authentication actions.
     pub async fn list_actions(&self, query: &ActionQuery) -> Result<Vec<ActionInfo>, Error> {
-        let actions = self.client.list_actions(query).await?;
+        let actions = self.client.list_actions_compact(query).await?;
         let auth_ids: HashSet<String> = if query.include_auth_actions {
             let plain = ActionQuery {
                 include_auth_actions: false,

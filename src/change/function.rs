@@ -15,6 +15,8 @@
 //! publishing, and when it moved on, dactl's own draft is brought up to the action as it now is
 //! (once) before it is published.
 
+use std::sync::Arc;
+
 use crate::change::apply::{Outcome, change, not_done};
 use crate::change::journal::Intent;
 use crate::change::snapshot::Snapshot;
@@ -65,7 +67,7 @@ impl Engine {
     /// Writes the function settings' timeout (`None`: unset, the default 15 s).
     pub(crate) async fn apply_function(
         &self,
-        mut info: ActionInfo,
+        mut info: Arc<ActionInfo>,
         target: Option<Timeout>,
     ) -> Outcome {
         let id = info.action.id.clone();
@@ -77,7 +79,8 @@ impl Engine {
         }
         if info.function_timeout.is_none() {
             match self.function_timeout(&id).await {
-                Ok(timeout) => info.function_timeout = timeout,
+                // A copy of this one action only when a script holds it too.
+                Ok(timeout) => Arc::make_mut(&mut info).function_timeout = timeout,
                 Err(e) => return Outcome::Done(self.failed(&info, e)),
             }
         }
@@ -88,8 +91,9 @@ impl Engine {
         if let Some(settled) = self.settled_without_a_write(&info, before, after, same) {
             return settled;
         }
+        let action = info.action.to_action();
         let intent = Intent {
-            action: &info.action,
+            action: &action,
             intended_timeout: target.map(|t| t.0),
             target: "function",
             function_before: before,
@@ -118,8 +122,8 @@ impl Engine {
                 self.record(&id, "conflict", None, Some(&e.to_string()));
                 match self.client.get_action(&id, true).await {
                     Ok(fresh) => Outcome::Redecide {
-                        info: Box::new(ActionInfo {
-                            action: fresh,
+                        info: Arc::new(ActionInfo {
+                            action: fresh.into(),
                             kind: Kind::Function,
                             function_timeout: None,
                         }),

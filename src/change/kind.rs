@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use tokio::sync::OnceCell;
 
 use crate::change::{ActionInfo, Kind};
+use crate::genesys::compact::CompactAction;
 use crate::genesys::models::{Action, FUNCTION_INTEGRATION_TYPE};
 use crate::genesys::{Client, Error};
 
@@ -42,15 +43,27 @@ impl Classifier {
         auth_only: bool,
         integration_types: &HashMap<String, String>,
     ) -> Kind {
-        if action.id.starts_with("static") {
+        Self::kind(
+            &action.id,
+            action.integration_id.as_deref(),
+            auth_only,
+            integration_types,
+        )
+    }
+
+    fn kind(
+        id: &str,
+        integration_id: Option<&str>,
+        auth_only: bool,
+        integration_types: &HashMap<String, String>,
+    ) -> Kind {
+        if id.starts_with("static") {
             return Kind::Static;
         }
         if auth_only {
             return Kind::CustomAuth;
         }
-        let is_function = action
-            .integration_id
-            .as_ref()
+        let is_function = integration_id
             .and_then(|id| integration_types.get(id))
             .is_some_and(|kind| kind == FUNCTION_INTEGRATION_TYPE);
         if is_function {
@@ -77,7 +90,7 @@ impl Classifier {
     /// action is static or custom auth.
     pub async fn classify(
         &self,
-        actions: Vec<Action>,
+        actions: Vec<CompactAction>,
         auth_ids: &HashSet<String>,
     ) -> Result<Vec<ActionInfo>, Error> {
         let needs_types = actions.iter().any(|a| {
@@ -92,7 +105,12 @@ impl Classifier {
         Ok(actions
             .into_iter()
             .map(|action| {
-                let kind = Self::kind_of(&action, auth_ids.contains(&action.id), types);
+                let kind = Self::kind(
+                    &action.id,
+                    action.integration_id.as_deref(),
+                    auth_ids.contains(&action.id),
+                    types,
+                );
                 ActionInfo {
                     action,
                     kind,

@@ -27,7 +27,7 @@ pub mod verify;
 pub mod journal;
 pub mod report;
 
-pub use apply::{Outcome, Planned, refusal, run_rounds};
+pub use apply::{DecideShared, Outcome, Planned, refusal, run_rounds};
 pub use canary::Canary;
 pub use engine::{Engine, EngineOptions};
 pub use journal::{Journal, JournalError};
@@ -35,7 +35,7 @@ pub use kind::Classifier;
 pub use snapshot::{Difference, Snapshot};
 pub use timeout::{MAX_FUNCTION_SECONDS, MAX_SECONDS, Timeout, TimeoutError};
 
-use crate::genesys::models::Action;
+use crate::genesys::compact::CompactAction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -57,10 +57,11 @@ impl Kind {
     }
 }
 
-/// An action with its kind resolved.
+/// An action with its kind resolved. The action is held compact (see `genesys::compact`): a run
+/// holds every action it listed, and scripts share these same values (`Arc<ActionInfo>`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionInfo {
-    pub action: Action,
+    pub action: CompactAction,
     pub kind: Kind,
     /// For function data actions, the function settings' own timeout, when it was read.
     pub function_timeout: Option<i64>,

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -221,7 +222,7 @@ fn seconds(value: Option<i64>) -> String {
 /// What to do with one action now.
 enum Decision {
     Done(Change),
-    Restore(Box<ActionInfo>, Option<Timeout>),
+    Restore(Arc<ActionInfo>, Option<Timeout>),
 }
 
 fn decide(item: &UndoItem, info: ActionInfo, force: bool) -> Decision {
@@ -247,8 +248,8 @@ fn decide(item: &UndoItem, info: ActionInfo, force: bool) -> Decision {
         return Decision::Done(not_done(&info, Status::Skipped, reason));
     }
     match item.before.map(Timeout::from_seconds) {
-        None => Decision::Restore(Box::new(info), None),
-        Some(Ok(timeout)) => Decision::Restore(Box::new(info), Some(timeout)),
+        None => Decision::Restore(Arc::new(info), None),
+        Some(Ok(timeout)) => Decision::Restore(Arc::new(info), Some(timeout)),
         Some(Err(e)) => Decision::Done(not_done(
             &info,
             Status::Failed,
@@ -294,7 +295,7 @@ impl Engine {
                 None => {
                     let item = &items[index];
                     let info = ActionInfo {
-                        action: item.action.clone(),
+                        action: (&item.action).into(),
                         kind: if item.function {
                             Kind::Function
                         } else {
@@ -326,21 +327,15 @@ impl Engine {
             }
             let (indexes, planned): (Vec<usize>, Vec<Planned>) = restores
                 .into_iter()
-                .map(|(index, info, target)| {
-                    (
-                        index,
-                        Planned {
-                            info: *info,
-                            target,
-                        },
-                    )
-                })
+                .map(|(index, info, target)| (index, Planned { info, target }))
                 .unzip();
             let outcomes = self.apply(planned).await;
             for (index, outcome) in indexes.into_iter().zip(outcomes) {
                 match outcome {
                     Outcome::Done(change) => results[index] = Some(change),
-                    Outcome::Redecide { info, .. } => pending.push((index, *info)),
+                    Outcome::Redecide { info, .. } => {
+                        pending.push((index, Arc::unwrap_or_clone(info)))
+                    }
                 }
             }
         }

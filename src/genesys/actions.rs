@@ -8,11 +8,13 @@
 //! The drafts listing (`.../actions/drafts`) takes the same filters and is paged the same way.
 
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use crate::genesys::Error;
 use crate::genesys::client::{ActionQuery, Call, Client};
+use crate::genesys::compact::CompactAction;
 use crate::genesys::models::*;
 
 /// Largest page the API serves.
@@ -51,6 +53,15 @@ impl Client {
     /// Every action matching the query, all pages. `ids: Some(empty)` is no action, without a
     /// request.
     pub async fn list_actions(&self, query: &ActionQuery) -> Result<Vec<Action>, Error> {
+        self.list_filtered(&ACTIONS, query).await
+    }
+
+    /// `list_actions`, each action decoded straight into its compact form (see `compact`), the
+    /// form the change engine holds listings in.
+    pub async fn list_actions_compact(
+        &self,
+        query: &ActionQuery,
+    ) -> Result<Vec<CompactAction>, Error> {
         self.list_filtered(&ACTIONS, query).await
     }
 
@@ -109,7 +120,9 @@ impl Client {
         Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
     }
 
-    /// Every entity of a paged listing: page 1 first, then the others concurrently.
+    /// Every entity of a paged listing: page 1 first, then the others concurrently, in order,
+    /// each page's entities moved into the result as it arrives (at most as many pages held at
+    /// once as requests may be in flight, so memory grows with the listing, not with them).
     pub(crate) async fn list_pages<T: DeserializeOwned>(
         &self,
         path: &[&str],
@@ -133,7 +146,19 @@ impl Client {
         match page_count {
             Some(count) => {
                 let count = u32::try_from(count).unwrap_or(u32::MAX);
-                for listing in try_join_all((2..=count).map(page)).await? {
+                // Sized once from the total, rather than doubled (and copied) as pages arrive.
+                let total = first
+                    .total
+                    .unwrap_or(0)
+                    .min(u64::from(count) * u64::from(PAGE_SIZE));
+                entities.reserve(
+                    usize::try_from(total)
+                        .unwrap_or(0)
+                        .saturating_sub(entities.len()),
+                );
+                let mut pages = futures::stream::iter((2..=count).map(page))
+                    .buffered(self.options().concurrency.max(1));
+                while let Some(listing) = pages.try_next().await? {
                     entities.extend(listing.entities);
                 }
             }

@@ -364,12 +364,12 @@ impl ReplCore {
     pub fn vars(&self) -> String {
         let mut out = Vec::new();
         for (name, constant, value) in self.host.scope().iter() {
-            let mut text = format!("{value:?}");
+            let mut text = render::debug(&value);
             if text.chars().count() > 70 {
                 text = format!(
                     "{}... ({})",
                     text.chars().take(67).collect::<String>(),
-                    value.type_name()
+                    self.host.engine().map_type_name(value.type_name())
                 );
             }
             let kind = if constant { "const" } else { "let" };

@@ -493,7 +493,9 @@ impl ActionFilter {
             "id" => (r.action.id.clone(), String::new()),
             _ => (r.name.to_lowercase(), r.action.id.clone()),
         };
-        matching.sort_by_key(|r| key(r));
+        // One key per row (lowercased once), not one per comparison: a listing of 100 000
+        // actions is sorted for every page it serves.
+        matching.sort_by_cached_key(|r| key(r));
         if self.descending {
             matching.reverse();
         }

@@ -1,11 +1,15 @@
 //! Values crossing between Rust and scripts. Data goes out through serde (`to_dynamic`), so the
-//! models need no Rhai code; the few values coming back in (timeouts, change maps, options) are
-//! checked here with messages that name the argument and the fix.
+//! models need no Rhai code; actions and changes go out as shared values (`values`); the few
+//! values coming back in (timeouts, changes, options) are checked here with messages that name
+//! the argument and the fix.
+
+use std::sync::Arc;
 
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 use serde_json::{Value, json};
 
 use super::errors::{ErrorMap, throw};
+use super::values::{self, ScriptAction, ScriptChange};
 use crate::change::{ActionInfo, Change, Kind, Status, Timeout, Verification};
 use crate::session::AuthInfo;
 
@@ -16,38 +20,29 @@ fn to_dynamic(value: Value) -> Dynamic {
     rhai::serde::to_dynamic(value).unwrap_or_default()
 }
 
-/// An action map: `id, name, category, integration_id, version, secure, timeout_seconds, kind,
-/// config` (and `function_timeout_seconds` for function data actions, when read).
-pub fn action(info: &ActionInfo) -> Dynamic {
-    let a = &info.action;
-    let mut value = json!({
-        "id": a.id,
-        "name": a.name,
-        "category": a.category,
-        "integration_id": a.integration_id,
-        "version": a.version,
-        "secure": a.secure,
-        "timeout_seconds": a.config.as_ref().and_then(|c| c.timeout_seconds),
-        "kind": info.kind.as_str(),
-        "config": a.config,
-    });
-    if info.kind == Kind::Function {
-        value["function_timeout_seconds"] = json!(info.function_timeout);
-    }
-    to_dynamic(value)
+/// An action for a script: the host's own action, shared (see `script::values`).
+pub fn action(info: Arc<ActionInfo>) -> Dynamic {
+    values::action(info)
 }
 
-pub fn actions(infos: &[ActionInfo]) -> Dynamic {
-    Dynamic::from_array(infos.iter().map(action).collect())
+/// An action as a plain map: `id, name, category, integration_id, version, secure,
+/// timeout_seconds, kind, config` (and `function_timeout_seconds` for function data actions),
+/// for output that is not a script's (`actions get`, `actions list --json`).
+pub fn action_map(info: &ActionInfo) -> Dynamic {
+    Dynamic::from_map(values::action_map(info))
 }
 
-/// A change map: `id, name, kind, before, after, status, reason`.
-pub fn change(c: &Change) -> Dynamic {
-    to_dynamic(c.to_json())
+pub fn action_maps(infos: &[ActionInfo]) -> Dynamic {
+    Dynamic::from_array(infos.iter().map(action_map).collect())
 }
 
-pub fn changes(list: &[Change]) -> Dynamic {
-    Dynamic::from_array(list.iter().map(change).collect())
+/// A change for a script: `id, name, category, kind, before, after, status, reason`.
+pub fn change(c: Change) -> Dynamic {
+    values::change(c)
+}
+
+pub fn changes(list: Vec<Change>) -> Dynamic {
+    Dynamic::from_array(list.into_iter().map(change).collect())
 }
 
 pub fn verification(v: &Verification) -> Dynamic {
@@ -92,8 +87,11 @@ pub fn timeout(value: &Dynamic) -> R<Timeout> {
     parsed.or_else(|e| throw("invalid.timeout", e.message))
 }
 
-/// The id in an `action_or_id` argument: a string, or a map with a string `id`.
+/// The id in an `action_or_id` argument: a string, an action, or a map with a string `id`.
 pub fn action_id(value: &Dynamic) -> R<String> {
+    if let Some(action) = value.read_lock::<ScriptAction>() {
+        return Ok(action.0.action.id.clone());
+    }
     if value.is_string() {
         let id = value.clone().into_string().unwrap_or_default();
         if id.trim().is_empty() {
@@ -117,7 +115,7 @@ pub fn action_id(value: &Dynamic) -> R<String> {
     throw(
         "invalid.argument",
         format!(
-            "Expected an action map or an action id string, not {}.",
+            "Expected an action, an action map or an action id string, not {}.",
             value.type_name()
         ),
     )
@@ -157,8 +155,11 @@ pub fn parse_status(text: &str) -> Option<Status> {
     Status::ALL.into_iter().find(|s| s.as_str() == text)
 }
 
-/// A change map back into a `Change` (for `verify(changes)`).
+/// A change (or a map of one) back into a `Change` (for `verify(changes)`).
 pub fn change_from(value: &Dynamic) -> R<Change> {
+    if let Some(change) = value.read_lock::<ScriptChange>() {
+        return Ok(Change::clone(&change.0));
+    }
     let Some(map) = value.read_lock::<Map>() else {
         return throw(
             "invalid.argument",

@@ -19,8 +19,9 @@ pub const MAX_OPERATIONS: u64 = 200_000_000;
 pub const MAX_CALL_LEVELS: usize = 64;
 pub const MAX_STRING_SIZE: usize = 10 << 20;
 pub const MAX_ARRAY_SIZE: usize = 1_000_000;
-/// Rhai counts the keys of every map nested in a value together, and one listed action (with its
-/// config) holds about 32: this allows listings of far more than 10 000 actions.
+/// Rhai counts the keys of every map nested in a value together. Listed actions are not maps
+/// (`values`), but a script may turn them into maps (`to_map()`, about 32 keys each with the
+/// config): this allows that for far more than 10 000 actions.
 pub const MAX_MAP_SIZE: usize = 10_000_000;
 
 pub fn build(state: &Shared) -> Engine {
@@ -48,14 +49,55 @@ pub fn build(state: &Shared) -> Engine {
     });
 
     engine.set_default_tag(Dynamic::from(state.clone()));
+    super::values::register(&mut engine);
     functions::register(&mut engine);
     engine
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use crate::change::{ActionInfo, Kind};
     use crate::output::Printer;
     use crate::script::Host;
+    use crate::script::values::ScriptAction;
+
+    /// Rhai counts the strings of every map nested in a value against its string limit, all
+    /// together: a listing of 100 000 actions as maps failed for it. Actions are not maps, so
+    /// they are not counted; the same listing as maps still is.
+    #[test]
+    fn a_listing_is_not_held_to_the_string_limit() {
+        let mut host = Host::offline(Printer::default());
+        let template = "x".repeat(64 << 10);
+        let all: rhai::Array = (0..200)
+            .map(|n| {
+                let action = serde_json::json!({"id": format!("a{n}"), "version": 1,
+                    "config": {"request": {"requestTemplate": template}}});
+                let info = ActionInfo {
+                    action: serde_json::from_value(action).unwrap(),
+                    kind: Kind::Standard,
+                    function_timeout: None,
+                };
+                rhai::Dynamic::from(ScriptAction(Arc::new(info)))
+            })
+            .collect();
+        // 200 configs of 64 KiB: over the 10 MiB limit together.
+        assert!(200 * template.len() > super::MAX_STRING_SIZE);
+        host.scope.push("all", all);
+        let kept = host
+            .eval("all.filter(|a| a.kind == \"standard\").len()")
+            .unwrap_or_else(|e| panic!("{}", e.rendered));
+        assert_eq!(kept.as_int().unwrap(), 200);
+        let maps = host
+            .eval("all.map(|a| a.to_map()).len()")
+            .expect_err("maps are held to the limit");
+        assert!(
+            maps.rendered.contains("Length of string"),
+            "{}",
+            maps.rendered
+        );
+    }
 
     /// Rhai counts every nested key of a value together: 10 000 listed actions of about 32 keys
     /// each must fit (they did not under a limit of 100 000).

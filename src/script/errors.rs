@@ -172,7 +172,7 @@ pub fn is_interrupt(error: &EvalAltResult) -> bool {
 /// and correlation id when known.
 pub fn describe_value(value: &Dynamic) -> String {
     let Some(map) = value.read_lock::<Map>() else {
-        return value.to_string();
+        return super::values::plain(value).to_string();
     };
     let text = |k: &str| map.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
     let Some(message) = text("message") else {

@@ -5,6 +5,8 @@
 //! - `definitions` writes that engine's Rhai definition files for editors (`dactl definitions`);
 //! - `functions/` holds the host functions, one `#[export_module]` per topic; their doc comments
 //!   are the help text (`Host::function_docs`);
+//! - `values`: the action and change values scripts get, the host's own, shared, read through
+//!   getters;
 //! - `convert` moves values in and out (serde out, checked arguments in);
 //! - `errors` makes error maps for scripts and renders script errors with a caret;
 //! - `imports` decides which files `import` may read (the script's own folder, `--module-path`);
@@ -21,6 +23,7 @@ pub mod functions;
 pub mod imports;
 pub mod render;
 mod state;
+pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -34,12 +37,13 @@ use crate::output::Printer;
 use crate::session::Session;
 use imports::{ModulePaths, Roots};
 use state::Shared;
+use values::Record;
 
 /// Documentation of one host function, taken from its doc comment (for `:help` and README).
 #[derive(Debug, Clone)]
 pub struct FunctionDoc {
     pub name: String,
-    /// e.g. `update_timeout(action_or_id, timeout) -> map`
+    /// e.g. `update_timeout(action_or_id, timeout) -> change`
     pub signature: String,
     /// First line of the doc comment.
     pub summary: String,
@@ -265,10 +269,9 @@ impl Host {
 
     /// Ids and names of the actions read so far (for completion).
     pub fn seen_actions(&self) -> Vec<(String, Option<String>)> {
-        let labels = self.state.labels.lock().unwrap_or_else(|e| e.into_inner());
-        labels
-            .iter()
-            .map(|(id, name)| (id.clone(), name.clone()))
+        let seen = self.state.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.iter()
+            .map(|(id, entry)| (id.clone(), entry.name.clone()))
             .collect()
     }
 
@@ -450,6 +453,14 @@ fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
     let mut docs = Vec::new();
     for f in value["functions"].as_array().into_iter().flatten() {
+        // The getters and methods of actions and changes are not host functions (`values`
+        // documents them).
+        if f["params"][0]["type"]
+            .as_str()
+            .is_some_and(values::is_receiver)
+        {
+            continue;
+        }
         let name = f["name"].as_str().unwrap_or_default().to_owned();
         let params: Vec<&str> = f["params"]
             .as_array()
@@ -463,6 +474,8 @@ fn read_docs(engine: &rhai::Engine) -> Vec<FunctionDoc> {
             "Array" => " -> array".into(),
             "bool" => " -> bool".into(),
             "Dynamic" => " -> value".into(),
+            "ScriptAction" => format!(" -> {}", values::ScriptAction::TYPE_NAME),
+            "ScriptChange" => format!(" -> {}", values::ScriptChange::TYPE_NAME),
             other => format!(" -> {other}"),
         };
         let lines: Vec<String> = f["docComments"]
@@ -505,7 +518,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
     host.set_args(args);
     let _ = install_ctrl_c(host.interrupt_flag());
-    let outcome = host.run_file(path);
+    let outcome = host.run_file(path).map(drop);
+    // The script is over: what it held (every action it listed, its changes) goes before the
+    // report is drawn from the session's own record.
+    host.scope.clear();
     let failed_changes = report(host);
     match outcome {
         Ok(_) if failed_changes > 0 => EXIT_FAILURE,
@@ -663,7 +679,7 @@ mod host_tests {
             assert!(names.contains(name), "{name} missing from {names:?}");
         }
         let fetch = docs.iter().find(|d| d.name == "fetch_action").unwrap();
-        assert_eq!(fetch.signature, "fetch_action(id) -> map");
+        assert_eq!(fetch.signature, "fetch_action(id) -> action");
         assert!(
             fetch.summary.starts_with("Reads one action"),
             "{}",

@@ -4,6 +4,7 @@
 
 use rhai::{Array, Dynamic, Map};
 
+use super::values::{self, Record, ScriptAction};
 use crate::change::report::reasons;
 use crate::output::table::{self, Align, Layout};
 
@@ -22,9 +23,7 @@ const STATUSES: [&str; 6] = [
 const MAX_ROWS: usize = 200;
 
 fn has_keys(value: &Dynamic, keys: &[&str]) -> bool {
-    value
-        .read_lock::<Map>()
-        .is_some_and(|m| keys.iter().all(|k| m.contains_key(*k)))
+    values::has_keys(value, keys)
 }
 
 fn cell(map: &Map, key: &str) -> String {
@@ -67,17 +66,32 @@ fn timeout_cell(map: &Map) -> String {
     }
 }
 
+/// The fields of an action that its row shows, as a map (of an action, or a map with them);
+/// an action's config is not built for it.
+fn row_fields(value: &Dynamic) -> Option<Map> {
+    if let Some(a) = value.read_lock::<ScriptAction>() {
+        let shown = ["id", "name", "category", "kind", "timeout_seconds"]
+            .into_iter()
+            .chain(
+                ["function_timeout_seconds"]
+                    .into_iter()
+                    .filter(|k| a.has(k)),
+            );
+        return Some(shown.map(|k| (k.into(), a.field(k))).collect());
+    }
+    value.read_lock::<Map>().map(|m| m.clone())
+}
+
 fn action_rows(items: &[Dynamic]) -> Vec<Vec<String>> {
     items
         .iter()
-        .filter_map(|v| {
-            v.read_lock::<Map>().map(|m| {
-                let mut row = ["id", "name", "category", "kind"]
-                    .map(|k| cell(&m, k))
-                    .to_vec();
-                row.push(timeout_cell(&m));
-                row
-            })
+        .filter_map(row_fields)
+        .map(|m| {
+            let mut row = ["id", "name", "category", "kind"]
+                .map(|k| cell(&m, k))
+                .to_vec();
+            row.push(timeout_cell(&m));
+            row
         })
         .collect()
 }
@@ -102,10 +116,7 @@ fn actions_table(items: &[Dynamic], layout: Layout) -> String {
 /// A table of the changes with a short status each (`failed (1)`), `5 changes: 3 updated, 2
 /// failed`, and each reason once with its count (see `change::report::reasons`).
 fn changes_summary(items: &[Dynamic], layout: Layout) -> String {
-    let maps: Vec<Map> = items
-        .iter()
-        .filter_map(|v| v.read_lock::<Map>().map(|m| m.clone()))
-        .collect();
+    let maps: Vec<Map> = items.iter().filter_map(values::as_map).collect();
     let statuses: Vec<String> = maps.iter().map(|m| cell(m, "status")).collect();
     let ids: Vec<String> = maps.iter().map(|m| cell(m, "id")).collect();
     let reasons: Vec<Option<String>> = maps
@@ -189,12 +200,17 @@ pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
             return Some(actions_table(&array, layout));
         }
     }
-    Some(format!("{value:?}"))
+    Some(debug(value))
+}
+
+/// Rhai's own notation of a value, actions inside it shown as their maps.
+pub fn debug(value: &Dynamic) -> String {
+    format!("{:?}", values::plain(value))
 }
 
 /// The value as pretty JSON (`--json`).
 pub fn json(value: &Dynamic) -> String {
-    match rhai::serde::from_dynamic::<serde_json::Value>(value) {
+    match rhai::serde::from_dynamic::<serde_json::Value>(&values::plain(value)) {
         Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
         Err(_) => serde_json::Value::String(value.to_string()).to_string(),
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, Weak};
 
 use rhai::{EvalAltResult, NativeCallContext};
 
@@ -21,12 +21,10 @@ pub struct HostState {
     pub session: RwLock<Option<Session>>,
     pub printer: Printer,
     pub interrupt: Arc<AtomicBool>,
-    /// Actions read so far, by id: an action map passed back to `update_timeout` uses the full
-    /// action that was read (config included) rather than the script's copy of it, and the REPL
-    /// completes their ids and names.
-    pub seen: Mutex<BTreeMap<String, ActionInfo>>,
-    /// Ids and names of every action seen, for completion (outlives `seen` entries made stale).
-    pub labels: Mutex<BTreeMap<String, Option<String>>>,
+    /// Every action read so far, by id: its name (the REPL completes ids and names) and, until
+    /// this host writes it, the version last read and that action itself, as long as a script
+    /// still holds it.
+    pub seen: Mutex<BTreeMap<String, Seen>>,
     /// Where `auth(#{...})` starts from: the CLI's inputs (rate, tokens, concurrency, profile).
     pub inputs: Mutex<Inputs>,
     /// When set, `print` output is collected here instead of printed (for in-process tests).
@@ -41,6 +39,15 @@ pub struct HostState {
 
 pub type Shared = Arc<HostState>;
 
+/// What the host knows of an action it read.
+pub struct Seen {
+    pub name: Option<String>,
+    /// The last read, while it is current: `None` once this host wrote the action, so the next
+    /// use reads it fresh instead of failing on a version conflict first. Weak: the scripts hold
+    /// the actions (a listing dropped is memory given back), the host only recognises them.
+    last_read: Option<(Option<i64>, Weak<ActionInfo>)>,
+}
+
 impl HostState {
     pub fn new(session: Option<Session>, printer: Printer) -> Shared {
         Arc::new(HostState {
@@ -48,7 +55,6 @@ impl HostState {
             printer,
             interrupt: Arc::new(AtomicBool::new(false)),
             seen: Mutex::new(BTreeMap::new()),
-            labels: Mutex::new(BTreeMap::new()),
             inputs: Mutex::new(Inputs::default()),
             captured: Mutex::new(None),
             local_failures: Mutex::new(Vec::new()),
@@ -72,41 +78,58 @@ impl HostState {
         self.interrupt.load(Ordering::Relaxed)
     }
 
-    pub fn remember(&self, infos: &[ActionInfo]) {
+    /// Notes actions just read (and handed to the script) as the current read of each.
+    pub fn remember(&self, infos: &[Arc<ActionInfo>]) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let mut labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
         for info in infos {
-            seen.insert(info.action.id.clone(), info.clone());
-            labels.insert(info.action.id.clone(), info.action.name.clone());
+            let read = Some((info.action.version, Arc::downgrade(info)));
+            match seen.get_mut(&info.action.id) {
+                Some(entry) => {
+                    entry.name.clone_from(&info.action.name);
+                    entry.last_read = read;
+                }
+                None => {
+                    let entry = Seen {
+                        name: info.action.name.clone(),
+                        last_read: read,
+                    };
+                    seen.insert(info.action.id.clone(), entry);
+                }
+            }
         }
     }
 
-    /// `remember`, taking the actions over instead of copying them: a listing of thousands of
-    /// actions is held once by the host, not twice.
-    pub fn remember_owned(&self, infos: Vec<ActionInfo>) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let mut labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
-        for info in infos {
-            labels.insert(info.action.id.clone(), info.action.name.clone());
-            seen.insert(info.action.id.clone(), info);
-        }
-    }
-
-    /// Forgets the stored copies of actions that were just written: the next use reads them
-    /// fresh instead of failing on a version conflict first.
+    /// Marks actions that were just written as read no longer: the next use reads them fresh
+    /// instead of failing on a version conflict first.
     pub fn forget(&self, ids: impl IntoIterator<Item = String>) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         for id in ids {
-            seen.remove(&id);
+            if let Some(entry) = seen.get_mut(&id) {
+                entry.last_read = None;
+            }
         }
     }
 
-    pub fn recall(&self, id: &str) -> Option<ActionInfo> {
+    /// Whether `version` is the version of `id` this host read last and has not written since.
+    pub fn is_current(&self, id: &str, version: Option<i64>) -> bool {
         self.seen
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
-            .cloned()
+            .and_then(|entry| entry.last_read.as_ref())
+            .is_some_and(|(read, _)| *read == version)
+    }
+
+    /// The action last read as `id`, while it is current and a script still holds it.
+    pub fn recall(&self, id: &str) -> Option<Arc<ActionInfo>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)?
+            .last_read
+            .as_ref()?
+            .1
+            .upgrade()
     }
 
     /// The session, or a thrown error when this host has none (`dactl check`).

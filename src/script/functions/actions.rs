@@ -1,4 +1,7 @@
-//! `fetch_action` and `list_actions`: reading actions, config included.
+//! `fetch_action` and `list_actions`: reading actions, config included. Scripts get the host's
+//! own actions, shared (`script::action`), not copies.
+
+use std::sync::Arc;
 
 use rhai::plugin::*;
 
@@ -6,30 +9,36 @@ use crate::genesys::ActionQuery;
 use crate::script::convert;
 use crate::script::errors::ErrorMap;
 use crate::script::state;
+use crate::script::values::ScriptAction;
 
 #[export_module]
 pub mod action_functions {
     use rhai::{Array, EvalAltResult, Map, NativeCallContext};
 
-    /// Reads one action, config included, as an action map. The map is `#{id, name, category,
-    /// integration_id, version, secure, timeout_seconds, kind, config}`.
-    /// `timeout_seconds` is `()` when unset; `kind` is `"standard"`, `"static"`, `"custom_auth"` or
-    /// `"function"`. Throws an error map (`e.status == 404`) when there is no such action.
+    /// Reads one action, config included. The action reads like the map `#{id, name, category,
+    /// integration_id, version, secure, timeout_seconds, kind, config}` (read-only; `a.to_map()`
+    /// copies it into a map). `timeout_seconds` is `()` when unset; `kind` is `"standard"`,
+    /// `"static"`, `"custom_auth"` or `"function"`. Throws an error map (`e.status == 404`) when
+    /// there is no such action.
     ///
     /// Example: `let a = fetch_action("c0ffee00-0000-4000-8000-000000000001"); print(a.timeout_seconds);`
     #[rhai_fn(return_raw)]
-    pub fn fetch_action(ctx: NativeCallContext, id: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn fetch_action(
+        ctx: NativeCallContext,
+        id: &str,
+    ) -> Result<ScriptAction, Box<EvalAltResult>> {
         let state = state::of(&ctx)?;
         convert::action_id(&Dynamic::from(id.to_owned()))?;
         let info = state
             .session()?
             .fetch_action(id)
             .map_err(|e| ErrorMap::from_api(&e).with_action(id).throw())?;
+        let info = Arc::new(info);
         state.remember(std::slice::from_ref(&info));
-        Ok(convert::action(&info).cast::<Map>())
+        Ok(ScriptAction(info))
     }
 
-    /// Lists every action (all pages, config included) as an array of action maps.
+    /// Lists every action (all pages, config included) as an array of actions.
     ///
     /// Example: `for a in list_actions() { print(a.name); }`
     #[rhai_fn(name = "list_actions", return_raw)]
@@ -37,7 +46,7 @@ pub mod action_functions {
         list_with(ctx, Map::new())
     }
 
-    /// Lists the actions matching the options, as an array of action maps. Options (all optional):
+    /// Lists the actions matching the options, as an array of actions. Options (all optional):
     /// `category` (exact), `name` (partial match), `ids` (an array of ids), `secure` (bool),
     /// `include_auth` (bool: also custom authentication actions). A filter that matches nothing
     /// gives `[]`: `ids: []` is no action, never every action. Leave an option out (or pass `()`)
@@ -70,8 +79,8 @@ pub mod action_functions {
             .session()?
             .list_actions(&query)
             .map_err(|e| ErrorMap::from_api(&e).throw())?;
-        let list = convert::actions(&infos).cast::<Array>();
-        state.remember_owned(infos);
-        Ok(list)
+        let infos: Vec<Arc<_>> = infos.into_iter().map(Arc::new).collect();
+        state.remember(&infos);
+        Ok(infos.into_iter().map(convert::action).collect())
     }
 }

@@ -16,44 +16,55 @@ use crate::genesys::ActionQuery;
 use crate::script::convert;
 use crate::script::errors::{self, ErrorMap};
 use crate::script::state::{self, Shared};
+use crate::script::values::{ScriptAction, ScriptChange};
 use crate::session::Session;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 const INTERRUPTED: &str = "interrupted by Ctrl-C before this action was changed";
 
-/// The action to change: the one already read when a script passes back an action map of the
-/// same version (it holds the full config), otherwise a fresh read.
-fn target(state: &Shared, value: &Dynamic) -> R<ActionInfo> {
+/// The action a script passed, when the host can use it as it is: an action the host read last
+/// and has not written since (it holds the full config), or a map naming the version of such an
+/// action that the script still holds. `None`: it must be read fresh.
+fn known(state: &Shared, id: &str, value: &Dynamic) -> Option<Arc<ActionInfo>> {
+    if let Some(action) = value.read_lock::<ScriptAction>() {
+        let info = &action.0;
+        return state
+            .is_current(id, info.action.version)
+            .then(|| info.clone());
+    }
+    let version = value
+        .read_lock::<Map>()?
+        .get("version")
+        .and_then(|v| v.as_int().ok());
+    version?;
+    state.recall(id).filter(|i| i.action.version == version)
+}
+
+/// The action to change: the one already read when it is still current (see `known`),
+/// otherwise a fresh read.
+fn target(state: &Shared, value: &Dynamic) -> R<Arc<ActionInfo>> {
     let id = convert::action_id(value)?;
-    if let Some(map) = value.read_lock::<Map>() {
-        let version = map.get("version").and_then(|v| v.as_int().ok());
-        if let Some(info) = state.recall(&id).filter(|i| i.action.version == version) {
-            return Ok(info);
-        }
+    if let Some(info) = known(state, &id, value) {
+        return Ok(info);
     }
     let info = state
         .session()?
         .fetch_action(&id)
         .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?;
+    let info = Arc::new(info);
     state.remember(std::slice::from_ref(&info));
     Ok(info)
 }
 
 /// Resolves many `action_or_id` values with one listing per 50 unknown ids; ids that do not
 /// exist come back as failed changes rather than stopping the whole batch.
-fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change>)> {
+fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<Arc<ActionInfo>>, Vec<Change>)> {
     let mut found = Vec::with_capacity(values.len());
     let mut missing_ids = Vec::new();
     for value in values {
         let id = convert::action_id(value)?;
-        let version = value
-            .read_lock::<Map>()
-            .and_then(|m| m.get("version").and_then(|v| v.as_int().ok()));
-        match state
-            .recall(&id)
-            .filter(|i| version.is_some() && i.action.version == version)
-        {
+        match known(state, &id, value) {
             Some(info) => found.push(info),
             None => missing_ids.push(id),
         }
@@ -66,10 +77,13 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change
             include_config: true,
             ..ActionQuery::default()
         };
-        let infos = state
+        let infos: Vec<Arc<ActionInfo>> = state
             .session()?
             .list_actions(&query)
-            .map_err(|e| ErrorMap::from_api(&e).throw())?;
+            .map_err(|e| ErrorMap::from_api(&e).throw())?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         state.remember(&infos);
         for id in chunk {
             match infos.iter().find(|i| &i.action.id == id) {
@@ -96,9 +110,9 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<ActionInfo>, Vec<Change
 }
 
 /// Runs the session's bulk change with a fixed timeout.
-fn apply_fixed(state: &Shared, infos: Vec<ActionInfo>, timeout: Timeout) -> R<Vec<Change>> {
+fn apply_fixed(state: &Shared, infos: Vec<Arc<ActionInfo>>, timeout: Timeout) -> R<Vec<Change>> {
     let session = state.session()?;
-    let mut decide = |_: &ActionInfo| {
+    let mut decide = |_: &Arc<ActionInfo>| {
         if state.interrupted() {
             Err(INTERRUPTED.to_owned())
         } else {
@@ -106,7 +120,7 @@ fn apply_fixed(state: &Shared, infos: Vec<ActionInfo>, timeout: Timeout) -> R<Ve
         }
     };
     let changes = linked_to_ctrl_c(state, &session, || {
-        session.update_timeouts(infos, &mut decide)
+        session.update_timeouts_shared(infos, &mut decide)
     });
     drop(session);
     after_bulk(state, changes)
@@ -152,8 +166,8 @@ fn after_bulk(state: &Shared, changes: Vec<Change>) -> R<Vec<Change>> {
 pub mod change_functions {
     use rhai::{Array, FnPtr};
 
-    /// Sets one action's timeout and returns a change map. The map is `#{id, name, before, after,
-    /// status, reason}`; `status` is `"updated"`, `"unchanged"` (already at that value: nothing written),
+    /// Sets one action's timeout and returns the change. The change reads like the map `#{id,
+    /// name, category, kind, before, after, status, reason}` (read-only); `status` is `"updated"`, `"unchanged"` (already at that value: nothing written),
     /// `"planned"` (dry run), `"skipped"` or `"failed"` (both with a `reason`). `timeout` is
     /// seconds (`30`) or a string with a unit (`"30s"`, `"45000ms"`, `"1m"`); bad values throw.
     /// Uses the safe read-modify-write: full config, current version, retried on a version conflict.
@@ -164,21 +178,21 @@ pub mod change_functions {
         ctx: NativeCallContext,
         action_or_id: Dynamic,
         timeout: Dynamic,
-    ) -> R<Map> {
+    ) -> R<ScriptChange> {
         let state = state::of(&ctx)?;
         let timeout = convert::timeout(&timeout)?;
         let info = target(&state, &action_or_id)?;
         let changes = apply_fixed(&state, vec![info], timeout)?;
-        let Some(change) = changes.first() else {
+        let Some(change) = changes.into_iter().next() else {
             return errors::throw(
                 "internal",
                 "The change engine returned no result for the action (a dactl bug).",
             );
         };
-        Ok(convert::change(change).cast::<Map>())
+        Ok(ScriptChange(Arc::new(change)))
     }
 
-    /// Sets one timeout on many actions (action maps or ids) and returns the change maps. Runs concurrently within `--rate` and `--concurrency`; unchanged actions cost no write.
+    /// Sets one timeout on many actions (actions, action maps or ids) and returns the changes. Runs concurrently within `--rate` and `--concurrency`; unchanged actions cost no write.
     ///
     /// Example: `let changes = update_timeouts(list_actions(#{category: "CRM"}), "45s");`
     #[rhai_fn(name = "update_timeouts", return_raw)]
@@ -191,11 +205,11 @@ pub mod change_functions {
         let timeout = convert::timeout(&timeout)?;
         let (infos, mut failed) = targets(&state, &actions)?;
         failed.extend(apply_fixed(&state, infos, timeout)?);
-        Ok(convert::changes(&failed).cast::<Array>())
+        Ok(convert::changes(failed).cast::<Array>())
     }
 
-    /// Sets a timeout per action, decided by a closure, and returns the change maps. `decide` gets
-    /// each action map and returns a timeout, or `()` to leave the action alone. After a version conflict `decide` is
+    /// Sets a timeout per action, decided by a closure, and returns the changes. `decide` gets
+    /// each action and returns a timeout, or `()` to leave the action alone. After a version conflict `decide` is
     /// called again with the fresh action. A value `decide` returns that is not a valid timeout
     /// fails that action with the reason.
     ///
@@ -206,12 +220,12 @@ pub mod change_functions {
         let (infos, mut failed) = targets(&state, &actions)?;
         let changes = {
             let session = state.session()?;
-            let mut decide_one = |info: &ActionInfo| -> Result<Option<Timeout>, String> {
+            let mut decide_one = |info: &Arc<ActionInfo>| -> Result<Option<Timeout>, String> {
                 if state.interrupted() {
                     return Err(INTERRUPTED.to_owned());
                 }
                 let value = decide
-                    .call_within_context::<Dynamic>(&ctx, (convert::action(info),))
+                    .call_within_context::<Dynamic>(&ctx, (convert::action(info.clone()),))
                     .map_err(|e| format!("The decide closure failed: {}", errors::describe(&e)))?;
                 if value.is_unit() {
                     return Ok(None);
@@ -221,11 +235,11 @@ pub mod change_functions {
                     .map_err(|e| errors::describe(&e))
             };
             linked_to_ctrl_c(&state, &session, || {
-                session.update_timeouts(infos, &mut decide_one)
+                session.update_timeouts_shared(infos, &mut decide_one)
             })
         };
         failed.extend(after_bulk(&state, changes)?);
-        Ok(convert::changes(&failed).cast::<Array>())
+        Ok(convert::changes(failed).cast::<Array>())
     }
 
     /// Reads one action back and returns `true` when its timeout is `timeout`. For a function
@@ -237,10 +251,12 @@ pub mod change_functions {
         let state = state::of(&ctx)?;
         let timeout = convert::timeout(&timeout)?;
         let id = convert::action_id(&action_or_id)?;
-        let info = state
-            .session()?
-            .fetch_action(&id)
-            .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?;
+        let info = Arc::new(
+            state
+                .session()?
+                .fetch_action(&id)
+                .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?,
+        );
         state.remember(std::slice::from_ref(&info));
         let current = match (info.kind, info.function_timeout) {
             (Kind::Function, Some(seconds)) => Some(seconds),
