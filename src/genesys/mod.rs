@@ -20,5 +20,5 @@ pub mod retry;
 
 pub use client::{ActionQuery, Client, ClientOptions, Credentials, RetryPolicy};
 pub use error::Error;
-pub use pool::{GROWTH_HOLD_OFF, MAX_TOKENS, MINT_SPACING};
+pub use pool::{GROWTH_HOLD_OFF, MAX_TOKENS};
 pub use region::{REGIONS, RegionError, Target};

@@ -19,12 +19,15 @@
 //! - **A 429 pauses its token** until the end of its `Retry-After`; the others go on. The request
 //!   that got it chooses again, so it moves to whichever token is free soonest. With one token the
 //!   whole client waits, as before there was a pool.
-//! - **Tokens are minted lazily and spaced.** The pool starts empty. The first request mints the
-//!   first token; another is minted only when a request finds every token busy (its next instant in
-//!   the future), and never while another mint is in flight or less than [`MINT_SPACING`] (1 s)
-//!   after the previous one started: at most 60 a minute, the sandbox's default token limit per
-//!   OAuth client (the platform's is not documented). A run of a few requests mints one token; a
-//!   bulk run that keeps every token busy grows to the full pool in `size - 1` seconds.
+//! - **Tokens are minted lazily, one at a time.** The pool starts empty. The first request mints
+//!   the first token; another is minted only when a request finds every token busy (its next
+//!   instant in the future), and never while another mint is in flight. A run of a few requests
+//!   mints one token; a bulk run that keeps every token busy grows to the full pool in `size`
+//!   round trips to the token endpoint (the Terraform provider mints its whole pool when it
+//!   starts, five or more mints at once). The pool's size bounds the mints: at most 50, and the sandbox's default token
+//!   limit is 60 a minute per OAuth client (the platform's is not documented). Mints were once
+//!   spaced a second apart; that left a pool of ten short of tokens for its first nine seconds,
+//!   45 of the 600 token-seconds of a minute-long run (7.5 %), for a limit no source gives.
 //! - **The token endpoint's limit.** A mint the work cannot do without (the first token, a renewal,
 //!   a new token after a 401) retries the endpoint's 400 `rate limit exceeded` like any transient
 //!   failure (`auth::mint`). A mint that would only grow the pool is tried once: when it fails, the
@@ -57,9 +60,9 @@ use crate::secret::Secret;
 /// Most tokens in one pool (the Terraform provider's limit for `token_pool_size`).
 pub const MAX_TOKENS: usize = 50;
 
-/// Least time between the starts of two mints of one pool (and only one is in flight at a time):
-/// 60 a minute at most, the sandbox's default token limit per OAuth client.
-pub const MINT_SPACING: Duration = Duration::from_secs(1);
+/// How long a request waiting on a mint in flight sleeps at most before it looks again (the
+/// mint's end wakes it sooner).
+const MINT_WAKE: Duration = Duration::from_secs(1);
 
 /// How long a pool stays at its size after a mint that would have grown it failed.
 pub const GROWTH_HOLD_OFF: Duration = Duration::from_secs(60);
@@ -85,7 +88,6 @@ struct State {
     /// Only ever added to, so a slot's index names it for the life of the pool.
     slots: Vec<Slot>,
     minting: bool,
-    last_mint: Option<Instant>,
     /// No growth before this instant (after a failed growth mint).
     grow_after: Option<Instant>,
 }
@@ -146,18 +148,13 @@ enum Mint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gate {
     Open,
-    OpensAt(Instant),
     /// A mint is in flight; its end wakes the waiters.
     Busy,
 }
 
 impl State {
-    fn gate(&self, now: Instant) -> Gate {
-        match self.last_mint {
-            _ if self.minting => Gate::Busy,
-            Some(last) if last + MINT_SPACING > now => Gate::OpensAt(last + MINT_SPACING),
-            _ => Gate::Open,
-        }
+    fn gate(&self) -> Gate {
+        if self.minting { Gate::Busy } else { Gate::Open }
     }
 
     fn lease(&self, slot: usize, now: Instant) -> Lease {
@@ -239,7 +236,7 @@ impl TokenPool {
                 Step::Wait(until) => {
                     // `None` happens only while a mint is in flight, whose end wakes us; the
                     // deadline is a safety net.
-                    let until = until.unwrap_or(now + MINT_SPACING);
+                    let until = until.unwrap_or(now + MINT_WAKE);
                     tokio::select! {
                         _ = tokio::time::sleep_until(until) => {}
                         _ = &mut changed => {}
@@ -254,7 +251,7 @@ impl TokenPool {
     fn step(&self, now: Instant, only: Option<usize>, send: bool) -> Step {
         let mut state = self.lock();
         let can_mint = self.can_mint();
-        let gate = state.gate(now);
+        let gate = state.gate();
         let in_scope = |slot: usize| only.is_none_or(|only| only == slot);
 
         // A token due for renewal is renewed by whoever finds the gate open.
@@ -264,7 +261,6 @@ impl TokenPool {
             && gate == Gate::Open
         {
             state.minting = true;
-            state.last_mint = Some(now);
             return Step::Mint(Mint::Renew(slot));
         }
 
@@ -293,16 +289,12 @@ impl TokenPool {
         let grow = room && send && !first && held_off.is_none();
         if (first || grow) && gate == Gate::Open {
             state.minting = true;
-            state.last_mint = Some(now);
             return Step::Mint(if first { Mint::First } else { Mint::Grow });
         }
 
-        // Wait for the soonest of: the best token coming free, the gate opening for a wanted mint.
+        // Wait for the soonest of: the best token coming free, the end of the mint in flight
+        // (which wakes every waiter), the end of a hold-off on growth.
         let mut until = best.map(|(_, free_at)| free_at);
-        let wants_gate = first || grow || (due.is_some() && can_mint);
-        if wants_gate && let Gate::OpensAt(opens) = gate {
-            until = Some(until.map_or(opens, |u| u.min(opens)));
-        }
         if room
             && send
             && let Some(after) = held_off
@@ -442,11 +434,10 @@ impl TokenPool {
         let can_grow = self.can_mint()
             && state.slots.len() < self.size
             && state.grow_after.is_none_or(|after| after <= now);
-        let mint = match state.gate(now) {
+        let mint = match state.gate() {
             _ if !can_grow && free.is_some() => None,
             Gate::Open => Some(now),
-            Gate::OpensAt(opens) => Some(opens),
-            Gate::Busy => Some(now + MINT_SPACING),
+            Gate::Busy => Some(now + MINT_WAKE),
         };
         let soonest = match (free, mint) {
             (Some(a), Some(b)) => a.min(b),
