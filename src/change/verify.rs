@@ -1,8 +1,11 @@
 //! Reading changes back: `updated` and `unchanged` changes are compared with what the platform
 //! now holds. Standard actions are read in batches of 50 ids per listing call (the API's limit for
-//! `ids=`), with config; function data actions through their function settings, one call each.
+//! `ids=`), with config; function data actions through their function settings, one call each;
+//! the reads go out concurrently.
 
 use std::collections::HashMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::change::{Change, Engine, Kind, Status, Verification};
 use crate::genesys::{ActionQuery, Error};
@@ -11,6 +14,8 @@ use crate::genesys::{ActionQuery, Error};
 pub const VERIFY_BATCH: usize = 50;
 
 impl Engine {
+    /// Reads back every `updated` and `unchanged` change; the batches and function reads go
+    /// out together, as many at once as the client allows requests in flight.
     pub async fn verify(&self, changes: &[Change]) -> Result<Verification, Error> {
         let checked: Vec<&Change> = changes
             .iter()
@@ -18,8 +23,9 @@ impl Engine {
             .collect();
         let (functions, standard): (Vec<&Change>, Vec<&Change>) =
             checked.iter().partition(|c| c.kind == Kind::Function);
-        let mut mismatches = Vec::new();
-        for batch in standard.chunks(VERIFY_BATCH) {
+        // Each batch is reduced to (id, timeout) as it arrives, so no more than the batches in
+        // flight are ever held whole.
+        let batches = standard.chunks(VERIFY_BATCH).map(|batch| async move {
             let query = ActionQuery {
                 ids: Some(batch.iter().map(|c| c.id.clone()).collect()),
                 include_config: true,
@@ -32,20 +38,44 @@ impl Engine {
                 .into_iter()
                 .map(|a| (a.id, a.config.and_then(|c| c.timeout_seconds)))
                 .collect();
-            for change in batch {
-                let now = found.get(&change.id).copied().flatten();
-                if now != change.after {
-                    mismatches.push((change.id.clone(), change.after, now));
-                }
+            Ok::<_, Error>(
+                batch
+                    .iter()
+                    .map(|change| (*change, found.get(&change.id).copied().flatten()))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let mut read: Vec<(&Change, Option<i64>)> = stream::iter(batches)
+            .buffer_unordered(self.concurrency)
+            .try_concat()
+            .await?;
+        // Unset means the documented default, 15 s.
+        let function_reads = functions.iter().map(|change| async move {
+            let now = self.function_timeout(&change.id).await?.or(Some(15));
+            Ok::<_, Error>((*change, now))
+        });
+        let functions_read: Vec<(&Change, Option<i64>)> = stream::iter(function_reads)
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let mut mismatches = Vec::new();
+        for (change, now) in read.drain(..) {
+            if now != change.after {
+                mismatches.push((change.id.clone(), change.after, now));
             }
         }
-        for change in functions {
-            // Unset means the documented default, 15 s.
-            let now = self.function_timeout(&change.id).await?.or(Some(15));
+        for (change, now) in functions_read {
             if now != change.after.or(Some(15)) {
                 mismatches.push((change.id.clone(), change.after, now));
             }
         }
+        // In the order of the changes, whatever order the reads came back in.
+        let order: HashMap<&str, usize> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect();
+        mismatches.sort_by_key(|(id, _, _)| order.get(id.as_str()).copied());
         Ok(Verification {
             ok: mismatches.is_empty(),
             checked: checked.len(),
