@@ -1,13 +1,21 @@
-//! `cargo bench --bench bulk`: the end-to-end benchmark of issue 5, a harness of our own.
+//! `cargo bench --bench bulk`: the end-to-end benchmark, a harness of our own.
+//! `cargo bench --bench bulk -- 2 7` runs only the scenarios named (2, 4, 5, 6, 7).
 //!
 //! Every bulk scenario starts a fresh sandbox in-process and goes through the path the CLI takes
-//! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60 --arg unset=set`: a `Session`
-//! (`Connection::Sandbox`), the Rhai `Host`, the shipped script (list, decide, safe update,
-//! verify). Requests are counted by the sandbox (`/sandbox/stats`), not by the client, so retries
-//! and faulted requests are included. The baseline is the tutorial's loop (GET, PATCH, GET, one
-//! action at a time) written with our own `genesys::Client` at the same rate limit against an
-//! identical fresh sandbox. Listing and start-up run the release binary as child processes, so
-//! their memory and time are the client's alone.
+//! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60 --arg unset=set`: a
+//! `Session` (`Connection::Sandbox`), the Rhai `Host`, the shipped script (list, decide, safe
+//! update, verify). Requests are counted by the sandbox (`/sandbox/stats`), not by the client, so
+//! retries and faulted requests are included, and what every action holds is compared before and
+//! after (`/sandbox/actions?templates=text`), so a run that changes anything but timeouts shows
+//! it. The baseline is the tutorials' loop (GET, PATCH, GET, one action at a time) written with
+//! our own `genesys::Client` at the same rate limit against an identical fresh sandbox. Listing,
+//! memory and start-up run the release binary as child processes, so their memory and time are
+//! the client's alone.
+//!
+//! - 2: the Genesys defaults (issue 11), time-scaled: the loop, dactl on one token, dactl's
+//!   defaults, and dactl's defaults with templates inline.
+//! - 4: faults: a tenth of all API requests fail.
+//! - 5: listing 10 000 actions. 6: start-up. 7: the client's peak memory.
 //!
 //! `DACTL_BENCH_QUICK=1` runs scaled-down sizes (a check that everything works, not numbers).
 //! Timings are reported, never asserted.
@@ -22,7 +30,8 @@ use dactl::change::Status;
 use dactl::genesys::models::UpdateActionInput;
 use dactl::genesys::{ActionQuery, Client, ClientOptions, Credentials, RetryPolicy, Target};
 use dactl::output::{Printer, Verbosity};
-use dactl::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxOptions};
+use dactl::sandbox::variants::Templates;
+use dactl::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxOptions, Variants};
 use dactl::script::Host;
 use dactl::secret::Secret;
 use dactl::session::{Connection, Session, SessionOptions};
@@ -39,9 +48,16 @@ struct Spec {
     label: &'static str,
     actions: usize,
     latency_ms: u64,
+    /// Requests per minute per token, at the sandbox and at the client.
     rate_per_minute: u32,
+    /// Token requests per minute per OAuth client, at the sandbox.
+    token_rate_per_minute: u32,
+    /// Tokens in dactl's pool.
+    tokens: usize,
+    /// Requests in flight; 0: dactl's default for the pool.
     concurrency: usize,
     fault_rate: f64,
+    templates: Templates,
 }
 
 impl Spec {
@@ -50,8 +66,21 @@ impl Spec {
             actions: Some(self.actions),
             latency_ms: self.latency_ms,
             rate_limit: self.rate_per_minute,
+            token_rate_limit: self.token_rate_per_minute,
             fault_rate: self.fault_rate,
+            variants: Variants {
+                templates: self.templates,
+                ..Variants::default()
+            },
             ..SandboxOptions::default()
+        }
+    }
+
+    /// Requests in flight as the run has them.
+    fn in_flight(&self) -> usize {
+        match self.concurrency {
+            0 => dactl::config::default_concurrency(self.tokens),
+            n => n,
         }
     }
 }
@@ -68,6 +97,10 @@ struct Measured {
     wall: Duration,
     /// Ids of the changed actions (the baseline changes the same ones).
     changed_ids: HashSet<String>,
+    /// Listings that named their actions (`ids=`): reading changes back.
+    by_ids: u64,
+    /// Actions that differ from before in anything but `config.timeoutSeconds` and `version`.
+    damaged: usize,
 }
 
 impl Measured {
@@ -84,9 +117,34 @@ impl Measured {
         self.api_requests() as f64 / self.changed.max(1) as f64
     }
 
-    /// The least time the client's rate allows for these requests.
-    fn floor(&self, rate_per_minute: u32) -> Duration {
-        Duration::from_secs_f64(self.api_requests() as f64 * 60.0 / f64::from(rate_per_minute))
+    fn count(&self, method: &str, route: &str) -> u64 {
+        self.by_route
+            .get(&(method.to_owned(), route.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Pages of the listing: listings that did not name their actions.
+    fn pages(&self) -> u64 {
+        self.count("GET", "/api/v2/integrations/actions") - self.by_ids
+    }
+
+    fn integrations(&self) -> u64 {
+        self.count("GET", "/api/v2/integrations")
+    }
+
+    /// What the changes themselves cost: every API request but the listing's pages, the
+    /// integrations and the reads back (`ids=`), per changed action.
+    fn work_per_changed(&self) -> f64 {
+        let work = self.api_requests() - self.pages() - self.integrations() - self.by_ids;
+        work as f64 / self.changed.max(1) as f64
+    }
+
+    /// The least time `tokens` tokens at `rate_per_minute` each allow for these requests.
+    fn floor(&self, rate_per_minute: u32, tokens: usize) -> Duration {
+        Duration::from_secs_f64(
+            self.api_requests() as f64 * 60.0 / (f64::from(rate_per_minute) * tokens as f64),
+        )
     }
 
     fn throttled(&self) -> u64 {
@@ -135,6 +193,12 @@ fn main() {
 fn run() -> Result<(), Failure> {
     let quick = std::env::var("DACTL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let scale = |full: usize, small: usize| if quick { small } else { full };
+    // `cargo bench --bench bulk -- 2 7` runs scenarios 2 and 7 only (cargo adds `--bench`).
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let runs = |scenario: &str| chosen.is_empty() || chosen.iter().any(|c| c == scenario);
     println!(
         "dactl bulk benchmark ({}), {} cores, {}",
         if quick {
@@ -146,105 +210,61 @@ fn run() -> Result<(), Failure> {
         memory_total()
     );
     println!();
-    eprintln!("running the memory measurements (first: see `memory`) ...");
-    memory(quick)?;
-    println!();
-
-    let bulk = Spec {
-        label: "1 bulk raise",
-        actions: scale(1000, 100),
-        latency_ms: 20,
-        rate_per_minute: 3000,
-        concurrency: 8,
-        fault_rate: 0.0,
-    };
-    let defaults = Spec {
-        label: "2 Genesys defaults",
-        actions: scale(100, 20),
-        latency_ms: 50,
-        rate_per_minute: 300,
-        ..bulk.clone()
-    };
-    let faults = Spec {
-        label: "4 faults 0.1",
-        fault_rate: 0.1,
-        ..bulk.clone()
-    };
-
-    let scenarios = [&bulk, &defaults, &faults];
-    let mut results = Vec::new();
-    for spec in scenarios {
-        eprintln!("running {} ...", spec.label);
-        let measured = dactl_raise(spec)?;
-        let baseline = if spec.fault_rate == 0.0 {
-            eprintln!("running the baseline of {} ...", spec.label);
-            Some(baseline(spec, &measured.changed_ids)?)
-        } else {
-            None
-        };
-        results.push((spec, measured, baseline));
+    if runs("7") {
+        eprintln!("running the memory measurements (first: see `memory`) ...");
+        memory(quick)?;
+        println!();
     }
-
-    println!(
-        "| scenario | N | latency | rate/min | conc. | changed | failed | requests | req/changed | wall | floor | wall/floor |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (spec, m, base) in &results {
-        row(spec, spec.label, m);
-        if let Some(b) = base {
-            row(spec, "3 baseline (GET/PATCH/GET)", b);
-        }
+    if runs("2") {
+        eprintln!("running scenario 2, the Genesys defaults ...");
+        genesys_defaults(scale(1000, 100))?;
+        println!();
     }
-    println!();
-    for (spec, m, base) in &results {
-        println!("{}: {}", spec.label, m.methods());
-        println!("  statuses: {}", m.statuses());
-        if let Some(b) = base {
-            println!("  baseline: {}", b.methods());
-            println!(
-                "  speed-up of dactl over the baseline: {:.2}x (wall {:.1} s vs {:.1} s; {:.2} vs {:.2} requests per changed action)",
-                b.wall.as_secs_f64() / m.wall.as_secs_f64(),
-                m.wall.as_secs_f64(),
-                b.wall.as_secs_f64(),
-                m.per_changed(),
-                b.per_changed()
-            );
-        }
-        if spec.fault_rate > 0.0 {
-            // Each 429 carries Retry-After: 1, and the client pauses as a whole for it (as the
-            // platform asks); those seconds are not the client's to save.
-            let mandated = Duration::from_secs(m.throttled());
-            let floor = m.floor(spec.rate_per_minute) + mandated;
-            println!(
-                "  {} × 429 with Retry-After 1 s: floor + mandated waits {:.1} s, wall ÷ that {:.2}",
-                m.throttled(),
-                floor.as_secs_f64(),
-                m.wall.as_secs_f64() / floor.as_secs_f64()
-            );
-        }
+    if runs("4") {
+        faults(scale(1000, 100))?;
+        println!();
     }
-    println!();
-
-    eprintln!("running the listing ...");
-    listing(scale(10_000, 1000))?;
-    println!();
-    eprintln!("running the start-up measurements ...");
-    startup(scale(20, 5))?;
+    if runs("5") {
+        eprintln!("running the listing ...");
+        listing(scale(10_000, 1000))?;
+        println!();
+    }
+    if runs("6") {
+        eprintln!("running the start-up measurements ...");
+        startup(scale(20, 5))?;
+    }
     Ok(())
 }
 
-fn row(spec: &Spec, label: &str, m: &Measured) {
-    let floor = m.floor(spec.rate_per_minute);
+/// Scenario 4: the bulk raise on one token while a tenth of all API requests fail (429, 503,
+/// or a dropped connection); every action still raised, once.
+fn faults(n: usize) -> Result<(), Failure> {
+    let faults = Spec {
+        label: "4 faults 0.1",
+        actions: n,
+        latency_ms: 20,
+        rate_per_minute: 3000,
+        token_rate_per_minute: 600,
+        tokens: 1,
+        concurrency: 8,
+        fault_rate: 0.1,
+        templates: Templates::Uri,
+    };
+    eprintln!("running {} ...", faults.label);
+    let m = dactl_raise(&faults)?;
     println!(
-        "| {label} | {} | {} ms | {} | {} | {} | {} | {} | {:.3} | {:.1} s | {:.1} s | {:.3} |",
-        spec.actions,
-        spec.latency_ms,
-        spec.rate_per_minute,
-        if label.starts_with('3') {
-            1
-        } else {
-            spec.concurrency
-        },
+        "| scenario | N | latency | rate/min | tokens | in flight | changed | failed | requests | req/changed | wall | floor | wall/floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let floor = m.floor(faults.rate_per_minute, faults.tokens);
+    println!(
+        "| {} | {} | {} ms | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} s | {:.1} s | {:.3} |",
+        faults.label,
+        faults.actions,
+        faults.latency_ms,
+        faults.rate_per_minute,
+        faults.tokens,
+        faults.in_flight(),
         m.changed,
         m.failed,
         m.api_requests(),
@@ -253,6 +273,142 @@ fn row(spec: &Spec, label: &str, m: &Measured) {
         floor.as_secs_f64(),
         m.wall.as_secs_f64() / floor.as_secs_f64()
     );
+    println!("  {}", m.methods());
+    println!("  statuses: {}", m.statuses());
+    // Each 429 carries Retry-After: 1, and the token that got it waits for it (as the platform
+    // asks); those seconds are not the client's to save.
+    let mandated = Duration::from_secs(m.throttled());
+    let floor = floor + mandated;
+    println!(
+        "  {} × 429 with Retry-After 1 s: floor + mandated waits {:.1} s, wall ÷ that {:.2}",
+        m.throttled(),
+        floor.as_secs_f64(),
+        m.wall.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "  actions changed in anything but their timeout: {}",
+        m.damaged
+    );
+    Ok(())
+}
+
+/// Time runs this many times faster than at the platform in scenario 2: every rate is
+/// multiplied by it and the latency divided, which keeps every ratio (requests per round trip,
+/// round trips per rate slot) and divides every duration by it.
+const TIME_SCALE: u32 = 10;
+
+/// Scenario 2 (issue 11): the run users will live in. `n` actions of mixed kinds, templates
+/// named by URI only (the sandbox's default, the harshest case), 150 ms per request, 300
+/// requests a minute per token, 60 token requests a minute: all at `TIME_SCALE`. Compared on
+/// fresh identical orgs: the tutorials' loop, dactl on one token, dactl with its defaults; and
+/// dactl with its defaults where templates come inline (what the changes cost then).
+fn genesys_defaults(n: usize) -> Result<(), Failure> {
+    let spec = |label, tokens, templates| Spec {
+        label,
+        actions: n,
+        latency_ms: 150 / u64::from(TIME_SCALE),
+        rate_per_minute: 300 * TIME_SCALE,
+        token_rate_per_minute: 60 * TIME_SCALE,
+        tokens,
+        concurrency: 0,
+        fault_rate: 0.0,
+        templates,
+    };
+    let one = spec("dactl `--tokens 1`", 1, Templates::Uri);
+    let defaults = spec("dactl, defaults (10 tokens)", 10, Templates::Uri);
+    let inline = spec("dactl, defaults, templates inline", 10, Templates::Inline);
+    let tutorial = Spec {
+        label: "the tutorials' loop (GET, PATCH, GET)",
+        tokens: 1,
+        concurrency: 1,
+        ..one.clone()
+    };
+
+    eprintln!("  {} ...", one.label);
+    let on_one = dactl_raise(&one)?;
+    eprintln!("  {} ...", defaults.label);
+    let on_defaults = dactl_raise(&defaults)?;
+    eprintln!("  {} ...", tutorial.label);
+    let looped = baseline(&tutorial, &on_defaults.changed_ids)?;
+    eprintln!("  {} ...", inline.label);
+    let on_inline = dactl_raise(&inline)?;
+
+    println!(
+        "2 Genesys defaults: {n} actions of mixed kinds (the sandbox's seed org), raised to {TARGET} s \
+         (standard actions below it, or unset)"
+    );
+    println!(
+        "Time runs {TIME_SCALE}× faster than at the platform: latency {} ms (150 ms), {} requests a \
+         minute per token (300), {} token requests a minute (60). Every ratio is as at the platform; \
+         at the platform each wall time is {TIME_SCALE}× longer.",
+        tutorial.latency_ms, tutorial.rate_per_minute, tutorial.token_rate_per_minute
+    );
+    println!();
+    println!(
+        "| run | templates | tokens | in flight | changed | templates lost | API requests | per changed action | pages | integrations | reads back | wall | floor | wall ÷ floor | vs the loop |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let runs = [
+        (&tutorial, &looped),
+        (&one, &on_one),
+        (&defaults, &on_defaults),
+        (&inline, &on_inline),
+    ];
+    for (spec, m) in runs {
+        let floor = m.floor(spec.rate_per_minute, spec.tokens);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {} | {} | {} | {:.2} s | {:.2} s | {:.3} | {:.1}× |",
+            spec.label,
+            match spec.templates {
+                Templates::Uri => "by URI",
+                Templates::Inline => "inline",
+                Templates::Mixed => "mixed",
+            },
+            spec.tokens,
+            spec.in_flight(),
+            m.changed,
+            m.damaged,
+            m.api_requests(),
+            m.work_per_changed(),
+            m.pages(),
+            m.integrations(),
+            m.by_ids,
+            m.wall.as_secs_f64(),
+            floor.as_secs_f64(),
+            m.wall.as_secs_f64() / floor.as_secs_f64(),
+            looped.wall.as_secs_f64() / m.wall.as_secs_f64()
+        );
+    }
+    println!();
+    for (spec, m) in runs {
+        println!("{}: {}", spec.label, m.methods());
+        if m.failed > 0 || m.throttled() > 0 {
+            println!("  statuses: {}", m.statuses());
+        }
+    }
+    println!(
+        "The loop's per-action count includes its own read back (its second GET); dactl's reads back \
+         are the `ids=` listings, 50 actions each. The loop sends each action's config with its \
+         templates named by URI only, as it read them: the platform then puts its default \
+         templates in their place (\"templates lost\")."
+    );
+    println!(
+        "Targets (issue 11): defaults at least 10× the loop ({:.1}×); each dactl run within 1.10 × \
+         its floor ({:.3}, {:.3}, {:.3}); at most 3.05 requests per changed action by URI ({:.3}, \
+         {:.3}) and 1.05 inline ({:.3}).",
+        looped.wall.as_secs_f64() / on_defaults.wall.as_secs_f64(),
+        ratio(&on_one, &one),
+        ratio(&on_defaults, &defaults),
+        ratio(&on_inline, &inline),
+        on_one.work_per_changed(),
+        on_defaults.work_per_changed(),
+        on_inline.work_per_changed()
+    );
+    Ok(())
+}
+
+fn ratio(m: &Measured, spec: &Spec) -> f64 {
+    m.wall.as_secs_f64() / m.floor(spec.rate_per_minute, spec.tokens).as_secs_f64()
 }
 
 /// The bulk raise through the CLI's own path: `Session` + Rhai `Host` + the shipped script.
@@ -265,8 +421,7 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
             canary: true,
             journal: Some(dir.join(format!("{}.jsonl", spec.label.replace(' ', "-")))),
             rate_per_minute: spec.rate_per_minute,
-            // One token: the floor below is requests ÷ rate, the rate of one token.
-            tokens: 1,
+            tokens: spec.tokens,
             concurrency: spec.concurrency,
             printer: quiet(),
             request_timeout: None,
@@ -286,20 +441,31 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
         .into(),
     );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/raise-timeouts.rhai");
+    let before = host
+        .with_session(|s| s.runtime().block_on(stored(&base)))
+        .ok_or("the session has gone")??;
 
     let started = Instant::now();
     let outcome = host.run_file(&script);
     let wall = started.elapsed();
 
     let changes = host.with_session(Session::changes).unwrap_or_default();
-    let stats = host
-        .with_session(|s| s.runtime().block_on(sandbox_stats(&base)))
+    let (stats, after) = host
+        .with_session(|s| {
+            s.runtime().block_on(async {
+                Ok::<_, Failure>((sandbox_stats(&base).await?, stored(&base).await?))
+            })
+        })
         .ok_or("the session has gone")??;
     if let Err(e) = outcome {
         // A failed verify is a result to report, not a reason to stop the benchmark.
         eprintln!("{}: the script failed: {}", spec.label, e.rendered);
     }
-    let mut measured = Measured { wall, ..stats };
+    let mut measured = Measured {
+        wall,
+        damaged: damaged(&before, &after),
+        ..stats
+    };
     for change in &changes {
         match change.status {
             Status::Updated => {
@@ -315,9 +481,10 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
 }
 
 /// The tutorial's way: list, then for each action one at a time GET it (with config), PATCH it,
-/// GET it again to check. Same client, same rate and latency; it changes the actions dactl
-/// changed (the choice is given to it for free), and does not fetch templates named only by URI
-/// (the tutorials do not; it would cost it more requests, and it loses those templates).
+/// GET it again to check. Same client, same rate and latency, one token; it changes the actions
+/// dactl changed (the choice is given to it for free), and does not fetch templates named only
+/// by URI (the tutorials do not; it would cost it more requests), so it loses those templates:
+/// counted, not assumed.
 fn baseline(spec: &Spec, ids: &HashSet<String>) -> Result<Measured, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -333,8 +500,8 @@ fn baseline(spec: &Spec, ids: &HashSet<String>) -> Result<Measured, Failure> {
                 client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
             },
             rate_per_minute: spec.rate_per_minute,
-            tokens: 1,
-            concurrency: spec.concurrency,
+            tokens: spec.tokens,
+            concurrency: spec.in_flight(),
             retry: RetryPolicy {
                 base_delay: Duration::from_millis(20),
                 max_delay: Duration::from_secs(2),
@@ -343,6 +510,7 @@ fn baseline(spec: &Spec, ids: &HashSet<String>) -> Result<Measured, Failure> {
             request_timeout: Duration::from_secs(30),
         })?
     };
+    let before = runtime.block_on(stored(sandbox.base_url()))?;
     let started = Instant::now();
     let (changed, failed) = runtime.block_on(async {
         let listed = client.list_actions(&ActionQuery::default()).await?;
@@ -370,13 +538,48 @@ fn baseline(spec: &Spec, ids: &HashSet<String>) -> Result<Measured, Failure> {
     })?;
     let wall = started.elapsed();
     let stats = runtime.block_on(sandbox_stats(sandbox.base_url()))?;
+    let after = runtime.block_on(stored(sandbox.base_url()))?;
     drop(sandbox);
     Ok(Measured {
         changed,
         failed,
         wall,
+        damaged: damaged(&before, &after),
         ..stats
     })
+}
+
+/// Every action the sandbox holds, templates as text, by id, without what a raise may change:
+/// `config.timeoutSeconds` and `version`.
+async fn stored(base: &url::Url) -> Result<BTreeMap<String, serde_json::Value>, Failure> {
+    let url = base.join("sandbox/actions?templates=text")?;
+    let body: serde_json::Value = reqwest::get(url).await?.json().await?;
+    let mut actions = BTreeMap::new();
+    for mut action in body.as_array().ok_or("no action list")?.iter().cloned() {
+        let id = action["id"]
+            .as_str()
+            .ok_or("an action without id")?
+            .to_owned();
+        if let Some(fields) = action.as_object_mut() {
+            fields.remove("version");
+        }
+        if let Some(config) = action["config"].as_object_mut() {
+            config.remove("timeoutSeconds");
+        }
+        actions.insert(id, action);
+    }
+    Ok(actions)
+}
+
+/// How many actions differ between the two (one missing from either counts).
+fn damaged(
+    before: &BTreeMap<String, serde_json::Value>,
+    after: &BTreeMap<String, serde_json::Value>,
+) -> usize {
+    let ids: HashSet<&String> = before.keys().chain(after.keys()).collect();
+    ids.into_iter()
+        .filter(|id| before.get(*id) != after.get(*id))
+        .count()
 }
 
 /// The sandbox's request counts.
@@ -395,6 +598,9 @@ async fn sandbox_stats(base: &url::Url) -> Result<Measured, Failure> {
         *measured.by_route.entry((method, route)).or_default() += count;
         *measured.by_status.entry(status).or_default() += count;
     }
+    measured.by_ids = body["listings_by_ids"]
+        .as_u64()
+        .ok_or("no `listings_by_ids` in the stats")?;
     Ok(measured)
 }
 

@@ -1354,6 +1354,11 @@ async fn stats_count_requests_by_route_template_and_reset() {
         org.get(&action_path(action["id"].as_str().unwrap())).await;
     }
     org.get(&action_path("missing")).await;
+    // Two listings, one of them naming its actions: only that one is a lookup by ids.
+    org.get("/api/v2/integrations/actions?pageSize=100").await;
+    let first = stored[0]["id"].as_str().unwrap();
+    org.get(&format!("/api/v2/integrations/actions?ids={first}"))
+        .await;
     let stats: Value = org
         .http
         .get(org.url("/sandbox/stats"))
@@ -1374,6 +1379,8 @@ async fn stats_count_requests_by_route_template_and_reset() {
     assert_eq!(count("GET", template, 200), Some(3));
     assert_eq!(count("GET", template, 404), Some(1));
     assert_eq!(count("POST", "/oauth/token", 200), Some(1));
+    assert_eq!(count("GET", "/api/v2/integrations/actions", 200), Some(2));
+    assert_eq!(stats["listings_by_ids"], 1);
     assert!(
         requests
             .iter()
@@ -1398,7 +1405,7 @@ async fn stats_count_requests_by_route_template_and_reset() {
         .unwrap();
     assert_eq!(
         stats,
-        json!({"requests": [], "tokens": {}, "peak_in_flight": 0})
+        json!({"requests": [], "tokens": {}, "peak_in_flight": 0, "listings_by_ids": 0})
     );
 }
 

@@ -96,9 +96,19 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| path.clone());
     let write = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method);
+    // A listing that names its actions (`ids=`) reads them back; one without pages through.
+    let by_ids = method == Method::GET
+        && route == "/api/v2/integrations/actions"
+        && request
+            .uri()
+            .query()
+            .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "ids"));
 
     let (ctx, latency, fault, retry_after, recording) = {
         let mut state = shared.lock();
+        if by_ids {
+            state.listings_by_ids += 1;
+        }
         let recording = counted && state.options.record_exchanges;
         let ctx = uuid_like(&mut state.rng);
         let rate = state.options.fault_rate;

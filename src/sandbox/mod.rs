@@ -166,6 +166,7 @@ impl Sandbox {
             token_stats: BTreeMap::new(),
             in_flight: 0,
             peak_in_flight: 0,
+            listings_by_ids: 0,
             corrupt_writes_left: corrupt_writes,
             exchanges: Vec::new(),
         };

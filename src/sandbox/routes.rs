@@ -1132,7 +1132,8 @@ async fn sandbox_edit(
 }
 
 /// Requests by method, route template and status; per token (keyed by a hash of it), the
-/// requests admitted and those its rate limit refused.
+/// requests admitted and those its rate limit refused; the peak of requests in flight; the
+/// listings that named their actions (`ids=`).
 async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
     let org = shared.lock();
     let requests: Vec<Value> = org
@@ -1146,6 +1147,7 @@ async fn sandbox_stats(State(shared): State<Shared>) -> Json<Value> {
         "requests": requests,
         "tokens": org.token_stats,
         "peak_in_flight": org.peak_in_flight,
+        "listings_by_ids": org.listings_by_ids,
     }))
 }
 
@@ -1168,6 +1170,7 @@ async fn sandbox_stats_reset(State(shared): State<Shared>) -> StatusCode {
     let mut org = shared.lock();
     org.stats.clear();
     org.token_stats.clear();
+    org.listings_by_ids = 0;
     org.peak_in_flight = org.in_flight;
     StatusCode::NO_CONTENT
 }

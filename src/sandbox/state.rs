@@ -408,6 +408,9 @@ pub struct State {
     /// API and token requests being answered now, and the most there ever were at once.
     pub in_flight: u64,
     pub peak_in_flight: u64,
+    /// Requests to the actions listing with `ids=` (also counted in `stats`): reads of named
+    /// actions, apart from the pages of a listing.
+    pub listings_by_ids: u64,
     /// Action PATCHes still to be corrupted (`SandboxOptions::corrupt_writes`).
     pub corrupt_writes_left: u32,
     /// Every exchange, in the order answered, when `SandboxOptions::record_exchanges` is on.
