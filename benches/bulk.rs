@@ -236,8 +236,8 @@ fn run() -> Result<(), Failure> {
     Ok(())
 }
 
-/// Scenario 4: the bulk raise on one token while a tenth of all API requests fail (429, 503,
-/// or a dropped connection); every action still raised, once.
+/// Scenario 4: the bulk raise with dactl's defaults (10 tokens) while a tenth of all API
+/// requests fail (429, 503, or a dropped connection); every action still raised, once.
 fn faults(n: usize) -> Result<(), Failure> {
     let faults = Spec {
         label: "4 faults 0.1",
@@ -245,8 +245,8 @@ fn faults(n: usize) -> Result<(), Failure> {
         latency_ms: 20,
         rate_per_minute: 3000,
         token_rate_per_minute: 600,
-        tokens: 1,
-        concurrency: 8,
+        tokens: 10,
+        concurrency: 0,
         fault_rate: 0.1,
         templates: Templates::Uri,
     };
@@ -276,12 +276,13 @@ fn faults(n: usize) -> Result<(), Failure> {
     println!("  {}", m.methods());
     println!("  statuses: {}", m.statuses());
     // Each 429 carries Retry-After: 1, and the token that got it waits for it (as the platform
-    // asks); those seconds are not the client's to save.
-    let mandated = Duration::from_secs(m.throttled());
+    // asks): a second of one token's time, a tenth of the pool's; not the client's to save.
+    let mandated = Duration::from_secs(m.throttled()) / faults.tokens as u32;
     let floor = floor + mandated;
     println!(
-        "  {} × 429 with Retry-After 1 s: floor + mandated waits {:.1} s, wall ÷ that {:.2}",
+        "  {} × 429 with Retry-After 1 s, {:.1} s of the pool's time: floor + mandated waits {:.1} s, wall ÷ that {:.2}",
         m.throttled(),
+        mandated.as_secs_f64(),
         floor.as_secs_f64(),
         m.wall.as_secs_f64() / floor.as_secs_f64()
     );
