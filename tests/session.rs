@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use dactl::change::{ActionInfo, Kind, Status, Timeout};
+use dactl::change::{ActionInfo, Change, Kind, Status, Timeout};
 use dactl::genesys::ActionQuery;
 use dactl::sandbox::SandboxOptions;
 use dactl::session::{Connection, Session, SessionOptions};
@@ -350,6 +350,74 @@ fn cancel_flag_stops_new_writes() {
     assert!(changes.iter().all(
         |c| c.status == Status::Skipped && c.reason.as_deref().unwrap().contains("interrupted")
     ));
+}
+
+/// Verify reads its batches of 50 ids together: at 20 ms a request the sandbox sees several in
+/// flight, one listing by ids per batch. Fails if verify waits for each batch before sending the
+/// next, or reads an action more than once; and, with two planted mismatches, if they are not
+/// reported in the order of the changes (batches come back in any order).
+#[test]
+fn verify_reads_its_batches_together_and_reports_mismatches_in_order() {
+    let run = Run::start(
+        SandboxOptions {
+            actions: Some(300),
+            latency_ms: 20,
+            rate_limit: 100_000,
+            ..SandboxOptions::default()
+        },
+        false,
+    );
+    let query = ActionQuery {
+        include_config: true,
+        ..ActionQuery::default()
+    };
+    let standard: Vec<ActionInfo> = run
+        .session
+        .list_actions(&query)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == Kind::Standard)
+        .collect();
+    assert!(standard.len() > 150, "{} standard actions", standard.len());
+    let mut changes: Vec<Change> = standard
+        .iter()
+        .map(|a| Change {
+            id: a.action.id.clone(),
+            name: a.action.name.clone(),
+            category: a.action.category.clone(),
+            kind: a.kind,
+            before: timeout_of(a),
+            after: timeout_of(a),
+            status: Status::Unchanged,
+            reason: None,
+        })
+        .collect();
+    // Two changes that claim what the org does not hold: the last one and the first one.
+    let last = changes.len() - 1;
+    for at in [last, 0] {
+        changes[at].after = Some(timeout_of(&standard[at]).map_or(7, |t| t % 60 + 1));
+    }
+    let reset = run.http.post(format!("{}/sandbox/stats/reset", run.url()));
+    let status = run
+        .session
+        .runtime()
+        .block_on(async { reset.send().await.unwrap().status() });
+    assert!(status.is_success(), "{status}");
+
+    let verification = run.session.verify(&changes).unwrap();
+    assert_eq!(verification.checked, changes.len());
+    let ids: Vec<&str> = verification
+        .mismatches
+        .iter()
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    assert_eq!(ids, [changes[0].id.as_str(), changes[last].id.as_str()]);
+    let stats = run.json(run.http.get(format!("{}/sandbox/stats", run.url())));
+    assert_eq!(
+        stats["listings_by_ids"].as_u64(),
+        Some(changes.len().div_ceil(50) as u64)
+    );
+    assert!(run.peak_in_flight() >= 2, "{stats}");
 }
 
 #[test]
