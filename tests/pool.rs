@@ -120,6 +120,32 @@ async fn slow_a_pool_spreads_requests_over_its_tokens_and_none_exceeds_its_limit
     }
 }
 
+/// A busy pool grows to its size at once: 60 reads at 600 a minute per token (one each 100 ms
+/// per token) take about a second on six tokens, and each token carries about its share. Fails
+/// with mints spaced apart (a second apart, the sixth token would come after five seconds, when
+/// the first token had carried most of the work) or a pool that stops short of its size.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_pool_grows_to_its_size_at_once() {
+    let sandbox = Sandbox::start(SandboxOptions {
+        rate_limit: 600,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let id = an_action(&sandbox).await;
+    let client = pool_client(&sandbox, 6, 600, 24);
+    reads(&client, &id, 60).await;
+
+    let tokens = per_token(&sandbox).await;
+    assert_eq!(tokens.len(), 6, "{tokens:?}");
+    assert_eq!(token_requests(&sandbox, 200).await, 6);
+    // A fair share is 10; the first token, alone for its first few round trips, a little more.
+    for (admitted, throttled) in tokens.values() {
+        assert_eq!(*throttled, 0, "{tokens:?}");
+        assert!(*admitted <= 14, "uneven spread: {tokens:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_that_never_waits_for_a_token_mints_only_one() {
     // Fifteen reads one after the other, each 100 ms at the server: at 60 000 a minute the token
