@@ -45,7 +45,7 @@ impl Engine {
                     .collect::<Vec<_>>(),
             )
         });
-        let mut read: Vec<(&Change, Option<i64>)> = stream::iter(batches)
+        let read: Vec<(&Change, Option<i64>)> = stream::iter(batches)
             .buffer_unordered(self.concurrency)
             .try_concat()
             .await?;
@@ -59,7 +59,7 @@ impl Engine {
             .try_collect()
             .await?;
         let mut mismatches = Vec::new();
-        for (change, now) in read.drain(..) {
+        for (change, now) in read {
             if now != change.after {
                 mismatches.push((change.id.clone(), change.after, now));
             }
