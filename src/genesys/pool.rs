@@ -95,6 +95,7 @@ pub struct TokenPool {
 struct State {
     /// Only ever added to, so a slot's index names it for the life of the pool.
     slots: Vec<Slot>,
+    /// A mint is in flight (one at a time); its end wakes the waiters.
     minting: bool,
     /// No growth before this instant (after a failed growth mint).
     grow_after: Option<Instant>,
@@ -152,19 +153,7 @@ enum Mint {
     Renew(usize),
 }
 
-/// When the pool may start a mint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gate {
-    Open,
-    /// A mint is in flight; its end wakes the waiters.
-    Busy,
-}
-
 impl State {
-    fn gate(&self) -> Gate {
-        if self.minting { Gate::Busy } else { Gate::Open }
-    }
-
     fn lease(&self, slot: usize, now: Instant) -> Lease {
         let chosen = &self.slots[slot];
         Lease {
@@ -255,18 +244,17 @@ impl TokenPool {
     }
 
     /// Decides, under the lock, what the request does next; a `Go` has taken its rate slot, a
-    /// `Mint` has taken the gate.
+    /// `Mint` has set `minting`.
     fn step(&self, now: Instant, only: Option<usize>, send: bool) -> Step {
         let mut state = self.lock();
         let can_mint = self.can_mint();
-        let gate = state.gate();
         let in_scope = |slot: usize| only.is_none_or(|only| only == slot);
 
-        // A token due for renewal is renewed by whoever finds the gate open.
+        // A token due for renewal is renewed by whoever finds no mint in flight.
         let due = (0..state.slots.len()).find(|&i| in_scope(i) && state.slots[i].due(now));
         if let Some(slot) = due
             && can_mint
-            && gate == Gate::Open
+            && !state.minting
         {
             state.minting = true;
             return Step::Mint(Mint::Renew(slot));
@@ -297,7 +285,7 @@ impl TokenPool {
         let first = room && state.slots.is_empty();
         let held_off = state.grow_after.filter(|after| *after > now);
         let grow = room && send && !first && held_off.is_none();
-        if (first || grow) && gate == Gate::Open {
+        if (first || grow) && !state.minting {
             state.minting = true;
             return Step::Mint(if first { Mint::First } else { Mint::Grow });
         }
@@ -314,10 +302,10 @@ impl TokenPool {
         Step::Wait(until)
     }
 
-    /// Mints for `kind`; the gate was taken by `step`. A failed growth is not an error: the pool
+    /// Mints for `kind`; `minting` was set by `step`. A failed growth is not an error: the pool
     /// goes on with the tokens it has.
     async fn mint(&self, kind: Mint) -> Result<(), Error> {
-        // Frees the gate and wakes the waiters however this ends, cancellation included.
+        // Clears `minting` and wakes the waiters however this ends, cancellation included.
         struct InFlight<'a>(&'a TokenPool);
         impl Drop for InFlight<'_> {
             fn drop(&mut self) {
@@ -444,10 +432,11 @@ impl TokenPool {
         let can_grow = self.can_mint()
             && state.slots.len() < self.size
             && state.grow_after.is_none_or(|after| after <= now);
-        let mint = match state.gate() {
+        let mint = match state.minting {
             _ if !can_grow && free.is_some() => None,
-            Gate::Open => Some(now),
-            Gate::Busy => Some(now + MINT_WAKE),
+            false => Some(now),
+            // A mint in flight: its end wakes the waiters.
+            true => Some(now + MINT_WAKE),
         };
         let soonest = match (free, mint) {
             (Some(a), Some(b)) => a.min(b),

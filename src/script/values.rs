@@ -237,6 +237,8 @@ fn register_record<T: Record>(engine: &mut Engine) {
     // Each getter and method with its doc comment and parameter names, as the host functions
     // have theirs: `:help`, the definitions for editors and their completion show them.
     let this = format!("{what}: {what}");
+    let read_only_doc =
+        format!("/// Read-only: throws. `{what}.to_map()` gives a copy as a map, to change.");
     for key in T::FIELDS {
         FuncRegistration::new_getter(key)
             .with_comments([format!("/// {}", T::about(key))])
@@ -244,9 +246,7 @@ fn register_record<T: Record>(engine: &mut Engine) {
             .register_into_engine(engine, move |v: &mut T| v.field(key));
         // Read-only, said with the way out.
         FuncRegistration::new_setter(key)
-            .with_comments([format!(
-                "/// Read-only: throws. `{what}.to_map()` gives a copy as a map, to change."
-            )])
+            .with_comments([&read_only_doc])
             .with_params_info([this.as_str(), "value: Dynamic"])
             .register_into_engine(engine, move |_: &mut T, _: Dynamic| read_only::<T>(key));
     }
@@ -258,9 +258,7 @@ fn register_record<T: Record>(engine: &mut Engine) {
         .with_params_info([this.as_str(), "key: &str", "Dynamic"])
         .register_into_engine(engine, |v: &mut T, key: &str| v.field(key));
     FuncRegistration::new_index_setter()
-        .with_comments([format!(
-            "/// Read-only: throws. `{what}.to_map()` gives a copy as a map, to change."
-        )])
+        .with_comments([&read_only_doc])
         .with_params_info([this.as_str(), "key: &str", "value: Dynamic"])
         .register_into_engine(engine, |_: &mut T, key: &str, _: Dynamic| {
             read_only::<T>(key)
