@@ -47,7 +47,10 @@ pub fn router(shared: Shared) -> Router {
         )
         .route(
             &format!("{action}/draft"),
-            get(get_draft).patch(patch_draft).post(create_draft),
+            get(get_draft)
+                .patch(patch_draft)
+                .post(create_draft)
+                .delete(delete_draft),
         )
         .route(&format!("{action}/draft/validation"), get(validate_draft))
         .route(&format!("{action}/draft/publish"), post(publish_draft))
@@ -785,6 +788,22 @@ async fn create_draft(
     let shown = action.draft_to_api(&draft, true, false, templates);
     action.draft = Some(draft);
     Ok(Json(shown))
+}
+
+/// `DELETE .../draft`: discards the draft (204); 404 when there is none.
+async fn delete_draft(
+    State(shared): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(ACTION_EDIT)?;
+    let ctx = &caller.ctx;
+    let mut org = shared.lock();
+    let action = find(&mut org, ctx, &id)?;
+    if action.draft.take().is_none() {
+        return Err(no_draft(ctx, &id));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_draft(
