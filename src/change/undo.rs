@@ -9,6 +9,11 @@
 //! - already at the old one (a write that never landed): `unchanged`, nothing written;
 //! - anything else: someone changed it since; skipped with reason `changed since` unless forced.
 //!
+//! A run stopped in the middle of a function data action's draft cycle can leave the draft it
+//! created. Before anything else, undo deletes such a draft when it is still dactl's own (the
+//! journal records the platform creating it from the version still published, and it is an
+//! untouched copy: see `change::function`); a draft that is not is left alone and reported.
+//!
 //! A journal cut short by a crash ends in a half-written line; that last line is ignored. Any
 //! other line that is not one of dactl's journal lines makes the whole journal refused before a
 //! single request is sent.
@@ -17,9 +22,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::change::apply::{Outcome, Planned, not_done};
+use crate::change::function::{NotOwn, Ownership};
+use crate::change::journal::{DraftRecord, Entry, Line, Recorded, Target, record_drafts};
 use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
 use crate::genesys::models::Action;
 use crate::genesys::{ActionQuery, Error};
@@ -29,7 +34,7 @@ use crate::genesys::{ActionQuery, Error};
 #[error("{0}")]
 pub struct UndoError(pub String);
 
-/// One action's write to undo, as the journal tells it.
+/// One action to undo, as the journal tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UndoItem {
     pub action_id: String,
@@ -43,78 +48,37 @@ pub struct UndoItem {
     pub set: Option<i64>,
     /// Whether the journal has an `updated` outcome for the write.
     pub confirmed: bool,
+    /// Whether a write may have landed; `false`: only a draft dactl created is to be cleared.
+    pub landed: bool,
+    /// The drafts the journal records dactl creating of this action.
+    pub drafts: DraftRecord,
 }
 
-/// Parsed intent or outcome line.
-enum Line {
-    Intent {
-        id: String,
-        action: Box<Action>,
-        function: bool,
-        before: Option<i64>,
-        set: Option<i64>,
-    },
-    Outcome {
-        id: String,
-        status: String,
-    },
-    /// A draft dactl created: nothing to undo by itself (its publish is an intent).
-    Draft,
+/// One intent, with the outcome that followed it.
+struct Write {
+    action: Box<Action>,
+    target: Target,
+    function_before: Option<i64>,
+    set: Option<u32>,
+    outcome: Option<Recorded>,
 }
 
-fn parse_line(value: &Value) -> Result<Line, String> {
-    let field = |name: &str| value.get(name).ok_or(format!("it has no `{name}`"));
-    let id = field("action_id")?
-        .as_str()
-        .ok_or("its `action_id` is not text")?
-        .to_owned();
-    field("run_id")?;
-    match field("kind")?.as_str() {
-        Some("intent") => {
-            let action: Action = serde_json::from_value(field("action")?.clone())
-                .map_err(|e| format!("its `action` is not an action: {e}"))?;
-            let function = match field("target")?.as_str() {
-                Some("function") => true,
-                Some("action") => false,
-                _ => return Err("its `target` is neither `action` nor `function`".into()),
-            };
-            let set = match field("intended_timeout")? {
-                Value::Null => None,
-                v => Some(v.as_i64().ok_or("its `intended_timeout` is not a number")?),
-            };
-            let before = if function {
-                value.get("function_before").and_then(Value::as_i64)
-            } else {
-                action.config.as_ref().and_then(|c| c.timeout_seconds)
-            };
-            Ok(Line::Intent {
-                id,
-                action: Box::new(action),
-                function,
-                before,
-                set,
-            })
+impl Write {
+    fn may_have_landed(&self) -> bool {
+        self.outcome.is_none_or(Recorded::may_have_landed)
+    }
+
+    fn before(&self) -> Option<i64> {
+        match self.target {
+            Target::Function => self.function_before,
+            Target::Action => self.action.config.as_ref().and_then(|c| c.timeout_seconds),
         }
-        Some("outcome") => Ok(Line::Outcome {
-            id,
-            status: field("status")?
-                .as_str()
-                .ok_or("its `status` is not text")?
-                .to_owned(),
-        }),
-        Some("draft") => Ok(Line::Draft),
-        _ => Err("its `kind` is not `intent`, `outcome` or `draft`".into()),
     }
 }
 
-/// Reads a journal into the writes to undo, in the order the journal first names each action.
-pub fn read_journal(path: &Path) -> Result<Vec<UndoItem>, UndoError> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UndoError(format!(
-            "Could not read the journal `{shown}`: {e}. Pass the path that the run printed after `journal:`."
-        ))
-    })?;
+/// The journal's lines, in order; refused (with the line's number) if any but a last line cut
+/// short is not a journal line.
+fn parse(text: &str, shown: &str) -> Result<Vec<Line>, UndoError> {
     let lines: Vec<&str> = text.lines().collect();
     let complete = text.ends_with('\n');
     let mut parsed = Vec::new();
@@ -123,43 +87,68 @@ pub fn read_journal(path: &Path) -> Result<Vec<UndoItem>, UndoError> {
             continue;
         }
         let last = index + 1 == lines.len();
-        let value: Value = match serde_json::from_str(raw) {
+        let refuse = |why: String| {
+            UndoError(format!(
+                "`{shown}` is not a dactl journal: line {} {why}. Nothing was changed.",
+                index + 1
+            ))
+        };
+        let value: serde_json::Value = match serde_json::from_str(raw) {
             Ok(v) => v,
             // The line a crash cut short: the write it announced was never sent.
             Err(_) if last && !complete => continue,
-            Err(e) => {
-                return Err(UndoError(format!(
-                    "`{shown}` is not a dactl journal: line {} is not JSON ({e}). Nothing was changed.",
-                    index + 1
-                )));
-            }
+            Err(e) => return Err(refuse(format!("is not JSON ({e})"))),
         };
-        let line = parse_line(&value).map_err(|why| {
-            UndoError(format!(
-                "`{shown}` is not a dactl journal: line {} is not a journal line ({why}). Nothing was changed.",
-                index + 1
-            ))
-        })?;
+        let line: Line = serde_json::from_value(value)
+            .map_err(|e| refuse(format!("is not a journal line ({e})")))?;
         parsed.push(line);
     }
+    Ok(parsed)
+}
+
+/// Reads a journal into what to undo, in the order the journal first names each action.
+pub fn read_journal(path: &Path) -> Result<Vec<UndoItem>, UndoError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UndoError(format!(
+            "Could not read the journal `{shown}`: {e}. Pass the path that the run printed after `journal:`."
+        ))
+    })?;
+    let lines = parse(&text, &shown)?;
+    let mut drafts = HashMap::new();
+    record_drafts(lines.iter().cloned(), None, &mut drafts);
     // Per action: its writes in order, each with the outcome that followed it.
     let mut order: Vec<String> = Vec::new();
-    let mut writes: HashMap<String, Vec<(Line, Option<String>)>> = HashMap::new();
-    for line in parsed {
-        match line {
-            Line::Intent { ref id, .. } => {
-                let id = id.clone();
-                if !writes.contains_key(&id) {
-                    order.push(id.clone());
+    let mut writes: HashMap<String, Vec<Write>> = HashMap::new();
+    for line in lines {
+        match line.entry {
+            Entry::Intent {
+                action_id,
+                action,
+                intended_timeout,
+                target,
+                function_before,
+                ..
+            } => {
+                if !writes.contains_key(&action_id) {
+                    order.push(action_id.clone());
                 }
-                writes.entry(id).or_default().push((line, None));
+                writes.entry(action_id).or_default().push(Write {
+                    action,
+                    target,
+                    function_before,
+                    set: intended_timeout,
+                    outcome: None,
+                });
             }
-            Line::Outcome { id, status } => {
-                if let Some((_, outcome @ None)) = writes.get_mut(&id).and_then(|w| w.last_mut()) {
-                    *outcome = Some(status);
+            Entry::Outcome {
+                action_id, status, ..
+            } => {
+                if let Some(last) = writes.get_mut(&action_id).and_then(|w| w.last_mut()) {
+                    last.outcome.get_or_insert(status);
                 }
             }
-            Line::Draft => {}
+            _ => {}
         }
     }
     if order.is_empty() {
@@ -169,35 +158,24 @@ pub fn read_journal(path: &Path) -> Result<Vec<UndoItem>, UndoError> {
     }
     let mut items = Vec::new();
     for id in order {
-        let landed: Vec<(Line, Option<String>)> = writes
-            .remove(&id)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(_, o)| matches!(o.as_deref(), None | Some("updated") | Some("unknown")))
-            .collect();
-        // Only intents are stored per action, so both ends are intents.
-        let (
-            Some((
-                Line::Intent {
-                    action,
-                    function,
-                    before,
-                    ..
-                },
-                _,
-            )),
-            Some((Line::Intent { set, .. }, outcome)),
-        ) = (landed.first(), landed.last())
-        else {
-            continue;
+        let all = writes.remove(&id).unwrap_or_default();
+        let drafts = drafts.remove(&id).unwrap_or_default();
+        let landed: Vec<&Write> = all.iter().filter(|w| w.may_have_landed()).collect();
+        let (first, last, landed) = match (landed.first(), landed.last()) {
+            (Some(first), Some(last)) => (*first, *last, true),
+            // Nothing landed: only a draft dactl created may be left to clear.
+            _ if !drafts.created_from.is_empty() => (&all[0], &all[0], false),
+            _ => continue,
         };
         items.push(UndoItem {
             action_id: id,
-            action: (**action).clone(),
-            function: *function,
-            before: *before,
-            set: *set,
-            confirmed: outcome.as_deref() == Some("updated"),
+            action: (*first.action).clone(),
+            function: first.target == Target::Function,
+            before: first.before(),
+            set: last.set.map(i64::from),
+            confirmed: landed && last.outcome == Some(Recorded::Updated),
+            landed,
+            drafts,
         });
     }
     Ok(items)
@@ -284,31 +262,87 @@ impl Engine {
         Ok(result)
     }
 
+    /// Deletes the draft a stopped run left of `item`'s action when it is still dactl's own;
+    /// `None` when there is none, else what became of it (for the change's reason) and whether
+    /// that is a failure.
+    async fn clear_own_draft(&self, item: &UndoItem, info: &ActionInfo) -> Option<(String, bool)> {
+        let created = &item.drafts.created_from;
+        if created.is_empty() || info.kind != Kind::Function {
+            return None;
+        }
+        // Its own only as a copy of the version still published.
+        let copies = info
+            .action
+            .version
+            .filter(|v| created.contains(v))
+            .or(created.last().copied())?;
+        let id = &item.action_id;
+        match self
+            .draft_ownership(id, copies, &item.drafts.intended())
+            .await
+        {
+            Ok(Ownership::None) => None,
+            Ok(Ownership::Own) => Some(match self.delete_own_draft(id).await {
+                Ok(()) => (
+                    "dactl deleted the unpublished draft the run had left".into(),
+                    false,
+                ),
+                Err(e) => (
+                    format!("deleting the draft the run had left failed: {e}"),
+                    true,
+                ),
+            }),
+            Ok(Ownership::NotOwn(_)) => Some((
+                crate::change::function::not_own_reason(None, NotOwn::Changed),
+                false,
+            )),
+            Err(e) => Some((
+                format!("checking the draft the run had left failed: {e}"),
+                true,
+            )),
+        }
+    }
+
     /// Puts back what the journal's writes changed (see the module docs). Writes are journaled
     /// in this engine's own journal; a version conflict re-reads and decides again (bounded).
     pub async fn undo(&self, items: &[UndoItem], force: bool) -> Result<Vec<Change>, Error> {
         let mut results: Vec<Option<Change>> = vec![None; items.len()];
+        let mut notes: Vec<Option<String>> = vec![None; items.len()];
         let mut pending: Vec<(usize, ActionInfo)> = Vec::new();
         for (index, now) in self.read_now(items).await?.into_iter().enumerate() {
-            match now {
-                Some(info) => pending.push((index, info)),
-                None => {
-                    let item = &items[index];
-                    let info = ActionInfo {
-                        action: (&item.action).into(),
-                        kind: if item.function {
-                            Kind::Function
-                        } else {
-                            Kind::Standard
-                        },
-                        function_timeout: item.before,
-                    };
-                    results[index] = Some(not_done(
-                        &info,
-                        Status::Failed,
-                        "the action no longer exists",
-                    ));
+            let item = &items[index];
+            let Some(info) = now else {
+                let info = ActionInfo {
+                    action: (&item.action).into(),
+                    kind: if item.function {
+                        Kind::Function
+                    } else {
+                        Kind::Standard
+                    },
+                    function_timeout: item.before,
+                };
+                results[index] = Some(not_done(
+                    &info,
+                    Status::Failed,
+                    "the action no longer exists",
+                ));
+                continue;
+            };
+            match self.clear_own_draft(item, &info).await {
+                Some((note, true)) => {
+                    results[index] = Some(not_done(&info, Status::Failed, note));
+                    continue;
                 }
+                Some((note, false)) => notes[index] = Some(note),
+                None => {}
+            }
+            if item.landed {
+                pending.push((index, info));
+            } else {
+                let mut change = not_done(&info, Status::Unchanged, "");
+                change.after = change.before;
+                change.reason = None;
+                results[index] = Some(change);
             }
         }
         for _round in 0..self.max_attempts() {
@@ -346,7 +380,20 @@ impl Engine {
                 "the action kept changing while dactl put it back; run undo again",
             ));
         }
-        Ok(results.into_iter().flatten().collect())
+        Ok(results
+            .into_iter()
+            .zip(notes)
+            .filter_map(|(change, note)| {
+                let mut change = change?;
+                if let Some(note) = note {
+                    change.reason = Some(match change.reason.take() {
+                        Some(reason) => format!("{note}; {reason}"),
+                        None => note,
+                    });
+                }
+                Some(change)
+            })
+            .collect())
     }
 }
 
@@ -416,6 +463,39 @@ mod tests {
         std::fs::remove_file(path).unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!((items[0].before, items[0].set), (Some(6), Some(30)));
+    }
+
+    #[test]
+    fn a_draft_dactl_created_is_kept_for_clearing_even_when_no_write_landed() {
+        let function = serde_json::json!({"time": "t", "run_id": "r", "kind": "intent",
+            "action_id": "f", "action": {"id": "f", "version": 3}, "intended_timeout": 9,
+            "target": "function", "function_before": 15});
+        let asked =
+            r#"{"time":"t","run_id":"r","kind":"draft","action_id":"f","published_version":3}"#;
+        let created = r#"{"time":"t","run_id":"r","kind":"draft_created","action_id":"f","published_version":3}"#;
+        let text = [
+            function.to_string(),
+            asked.into(),
+            created.into(),
+            outcome("f", "failed"),
+            intent("g", Some(5), 30),
+            outcome("g", "conflict"),
+        ]
+        .join("\n")
+            + "\n";
+        let path = temp("draft-only", &text);
+        let items = read_journal(&path).unwrap();
+        std::fs::remove_file(path).unwrap();
+        // `g` never landed and left no draft: nothing to do for it.
+        assert_eq!(items.len(), 1, "{items:?}");
+        let item = &items[0];
+        assert_eq!(
+            (item.action_id.as_str(), item.landed, item.function),
+            ("f", false, true)
+        );
+        assert_eq!(item.drafts.created_from, [3]);
+        assert_eq!(item.drafts.intended, [Some(9)]);
+        assert_eq!(item.before, Some(15));
     }
 
     #[test]
