@@ -8,10 +8,15 @@
 //! 4. journal the intent (the action as read, template text included, on disk before the
 //!    request), then PATCH `{name, category, version, config}` with the whole config and only
 //!    `timeoutSeconds` changed;
-//! 5. on a version conflict, or an error that leaves the outcome unknown (dropped connection,
-//!    timeout, a gateway's 5xx), re-read: if the action is what was sent (timeout, name,
-//!    category) at the next version, the write landed (`Updated`, no second write); otherwise the
-//!    fresh action goes back to the caller to be decided again (bounded, see `run_rounds`).
+//! 5. on a version conflict the platform refused the write, so nothing of dactl's landed: the
+//!    action is re-read and goes back to the caller to be decided again (bounded, see
+//!    `run_rounds`). If it is already at the target then, someone else put it there: the change
+//!    is `Unchanged` and says so, and the journal records no update of dactl's (undo never
+//!    reverts it);
+//! 6. on an error that leaves the outcome unknown (dropped connection, timeout, a gateway's
+//!    5xx), the action is read back whole (template text included): it is dactl's write only if
+//!    it is exactly what was sent (name, category, the whole config) at the next version;
+//!    otherwise it goes back to be decided again, as after a conflict.
 //!
 //! Function data actions go through a draft: see `function`.
 //!
@@ -28,7 +33,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use crate::change::journal::Intent;
+use crate::change::journal::{Intent, Recorded, Target};
+use crate::change::snapshot::{Snapshot, Written};
 use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
 use crate::genesys::Error;
 use crate::genesys::models::{Action, UpdateActionInput};
@@ -112,17 +118,28 @@ fn repeats_for_every_action(error: &Error) -> bool {
 /// A write that ended this way may or may not have happened: the connection dropped or timed
 /// out after it was made, or a gateway answered for the platform (500, 502, 503, 504) after the
 /// client's retries. (A connection never made sent nothing.)
-fn outcome_unknown(error: &Error) -> bool {
+pub(crate) fn outcome_unknown(error: &Error) -> bool {
     matches!(error, Error::Transport { connect: false, .. })
         || matches!(error.status(), Some(500 | 502 | 503 | 504))
 }
 
-/// Whether `fresh` is what was sent at `sent_version`, one version on: the write landed.
-fn landed(fresh: &Action, sent: &UpdateActionInput, target: Option<Timeout>) -> bool {
-    fresh.version == Some(sent.version + 1)
-        && fresh.config.as_ref().and_then(|c| c.timeout_seconds) == target.map(|t| i64::from(t.0))
-        && fresh.name == sent.name
-        && fresh.category == sent.category
+/// Whether `fresh` (read whole, template text included) is exactly what was sent, one version
+/// on: then the write whose answer was lost landed. Anything else, even the same timeout, may be
+/// someone else's write, and a write dactl cannot prove was its own is not its own.
+fn landed(fresh: &Snapshot, sent: &UpdateActionInput) -> bool {
+    let mut as_sent = fresh.action.clone();
+    as_sent.name = sent.name.clone();
+    as_sent.category = sent.category.clone();
+    as_sent.config = sent.config.clone();
+    let as_sent = Snapshot {
+        action: as_sent,
+        function: None,
+    };
+    fresh.action.version == Some(sent.version + 1)
+        && fresh.config_timeout() == as_sent.config_timeout()
+        && as_sent
+            .differences(fresh, Written::ActionTimeout)
+            .is_empty()
 }
 
 impl Engine {
@@ -337,7 +354,7 @@ impl Engine {
         let intent = Intent {
             action: &as_read,
             intended_timeout: target.map(|t| t.0),
-            target: "action",
+            target: Target::Action,
             function_before: None,
         };
         if let Err(e) = self.journal.intent(&intent) {
@@ -345,40 +362,48 @@ impl Engine {
         }
         match self.client.patch_action(&id, &body).await {
             Ok(updated) => {
-                self.record(&id, "updated", updated.version, None);
+                self.record(&id, Recorded::Updated, updated.version, None);
                 Outcome::Done(change(&info, before, after, Status::Updated, None))
             }
-            Err(e) if e.is_version_conflict() || outcome_unknown(&e) => {
-                let conflict = e.is_version_conflict();
-                match self.client.get_action(&id, true).await {
-                    Ok(fresh) if landed(&fresh, &body, target) => {
-                        self.record(&id, "updated", fresh.version, None);
-                        Outcome::Done(change(&info, before, after, Status::Updated, None))
-                    }
-                    Ok(fresh) => {
-                        let status = if conflict { "conflict" } else { "not_applied" };
-                        self.record(&id, status, fresh.version, Some(&e.to_string()));
-                        let fresh_info = ActionInfo {
-                            action: fresh.into(),
-                            kind: info.kind,
-                            function_timeout: None,
-                        };
-                        Outcome::Redecide {
-                            info: Arc::new(fresh_info),
-                            reason: e.to_string(),
-                        }
-                    }
-                    Err(read) => {
-                        let reason = format!(
-                            "{e}; reading the action back also failed, so whether it changed is unknown: {read}"
-                        );
-                        self.record(&id, "unknown", None, Some(&reason));
-                        Outcome::Done(not_done(&info, Status::Failed, reason))
-                    }
+            // Refused for a stale version: nothing was written; what the action shows now is
+            // someone else's.
+            Err(e) if e.is_version_conflict() => match self.client.get_action(&id, true).await {
+                Ok(fresh) => {
+                    self.record(&id, Recorded::Conflict, fresh.version, Some(&e.to_string()));
+                    redecide(&info, fresh, &e)
                 }
-            }
+                Err(read) => {
+                    let reason = format!(
+                        "{e}; nothing was written, and reading the action again failed: {read}"
+                    );
+                    self.record(&id, Recorded::Conflict, None, Some(&reason));
+                    Outcome::Done(self.failed(&info, read).with_reason(reason))
+                }
+            },
+            Err(e) if outcome_unknown(&e) => match self.snapshot(&id, false).await {
+                Ok(fresh) if landed(&fresh, &body) => {
+                    self.record(&id, Recorded::Updated, fresh.action.version, None);
+                    Outcome::Done(change(&info, before, after, Status::Updated, None))
+                }
+                Ok(fresh) => {
+                    self.record(
+                        &id,
+                        Recorded::NotApplied,
+                        fresh.action.version,
+                        Some(&e.to_string()),
+                    );
+                    redecide(&info, fresh.action, &e)
+                }
+                Err(read) => {
+                    let reason = format!(
+                        "{e}; reading the action back also failed, so whether it changed is unknown: {read}"
+                    );
+                    self.record(&id, Recorded::Unknown, None, Some(&reason));
+                    Outcome::Done(not_done(&info, Status::Failed, reason))
+                }
+            },
             Err(e) => {
-                self.record(&id, "failed", None, Some(&e.to_string()));
+                self.record(&id, Recorded::Failed, None, Some(&e.to_string()));
                 Outcome::Done(self.failed(&info, e))
             }
         }
@@ -389,13 +414,42 @@ impl Engine {
     pub(crate) fn record(
         &self,
         id: &str,
-        status: &str,
+        status: Recorded,
         new_version: Option<i64>,
         error: Option<&str>,
     ) {
         if let Err(e) = self.journal.outcome(id, status, new_version, error) {
             tracing::warn!("{e}");
         }
+    }
+}
+
+/// Why an action found at its target when read again (after a refused write, or a read that
+/// showed it had moved on) is `unchanged`.
+pub(crate) fn someone_elses(now: Option<i64>) -> String {
+    let now = now.map_or_else(|| "unset".to_owned(), |s| format!("{s} s"));
+    format!(
+        "already {now} when read again: someone else changed it after dactl first read it, so it \
+         is not recorded as dactl's change (undo leaves it)"
+    )
+}
+
+/// The action as read again after a write that did not land, to be decided again.
+fn redecide(info: &ActionInfo, fresh: Action, error: &Error) -> Outcome {
+    Outcome::Redecide {
+        info: Arc::new(ActionInfo {
+            action: fresh.into(),
+            kind: info.kind,
+            function_timeout: None,
+        }),
+        reason: error.to_string(),
+    }
+}
+
+impl Change {
+    fn with_reason(mut self, reason: String) -> Change {
+        self.reason = Some(reason);
+        self
     }
 }
 
@@ -445,7 +499,15 @@ pub fn run_rounds(
         }
         for (index, outcome) in indexes.into_iter().zip(run(planned)) {
             match outcome {
-                Outcome::Done(change) => results[index] = Some(change),
+                Outcome::Done(mut change) => {
+                    if change.status == Status::Unchanged
+                        && change.reason.is_none()
+                        && last_reason[index].is_some()
+                    {
+                        change.reason = Some(someone_elses(change.after));
+                    }
+                    results[index] = Some(change)
+                }
                 Outcome::Redecide { info, reason } => {
                     last_reason[index] = Some(reason);
                     pending.push((index, info));

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use crate::change::apply::{Outcome, Planned};
 use crate::change::function::DraftEdit;
 use crate::change::journal::Intent;
-use crate::change::snapshot::{Difference, Snapshot};
+use crate::change::journal::{Recorded, Target};
+use crate::change::snapshot::{Difference, Snapshot, Written};
 use crate::change::{ActionInfo, Engine, Kind, Status};
 use crate::genesys::models::UpdateActionInput;
 
@@ -225,7 +226,7 @@ impl Engine {
             // This action proves nothing; the next write is the canary.
             return outcome;
         }
-        differences.extend(before.differences(&after));
+        differences.extend(before.differences(&after, written_by(function)));
         let now = if function {
             function_timeout(&after)
         } else {
@@ -276,14 +277,14 @@ impl Engine {
             Intent {
                 action: &after.action,
                 intended_timeout: timeout(function_timeout(before)),
-                target: "function",
+                target: Target::Function,
                 function_before: function_timeout(after),
             }
         } else {
             Intent {
                 action: &after.action,
                 intended_timeout: timeout(before.config_timeout()),
-                target: "action",
+                target: Target::Action,
                 function_before: None,
             }
         };
@@ -293,8 +294,8 @@ impl Engine {
                 .await
                 .map_err(|e| match e {
                     crate::change::function::DraftError::Step(e, step) => format!("{step}: {e}"),
-                    crate::change::function::DraftError::Foreign { .. } => {
-                        "a draft someone else made is in the way".to_owned()
+                    crate::change::function::DraftError::Foreign { version, why } => {
+                        crate::change::function::not_own_reason(version, why)
                     }
                     crate::change::function::DraftError::Refused(why) => why,
                 })
@@ -312,8 +313,8 @@ impl Engine {
                 .map_err(|e| e.to_string())
         };
         match &written {
-            Ok(version) => self.record(id, "updated", *version, None),
-            Err(why) => self.record(id, "failed", None, Some(why)),
+            Ok(version) => self.record(id, Recorded::Updated, *version, None),
+            Err(why) => self.record(id, Recorded::Failed, None, Some(why)),
         }
         written?;
         let again = self
@@ -321,7 +322,7 @@ impl Engine {
             .await
             .map_err(|e| format!("it was written back but could not be read again: {e}"))?;
         let mut left: Vec<String> = before
-            .differences(&again)
+            .differences(&again, written_by(function))
             .iter()
             .map(Difference::describe)
             .collect();
@@ -345,9 +346,13 @@ impl Engine {
 }
 
 fn function_timeout(snapshot: &Snapshot) -> Option<i64> {
-    snapshot
-        .function
-        .as_ref()
-        .and_then(|f| f.function.as_ref())
-        .and_then(|f| f.timeout_seconds)
+    snapshot.function_timeout()
+}
+
+/// The timeout a write of dactl's changes, by the action's kind.
+fn written_by(function: bool) -> Written {
+    match function {
+        true => Written::FunctionTimeout,
+        false => Written::ActionTimeout,
+    }
 }

@@ -25,6 +25,16 @@ pub struct Snapshot {
     pub function: Option<FunctionConfig>,
 }
 
+/// The one timeout a write of dactl's changes, left out when two snapshots are compared: any
+/// other difference, the other timeout included, is someone else's (or the platform's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// `config.timeoutSeconds` (a standard action's PATCH).
+    ActionTimeout,
+    /// `function.function.timeoutSeconds` (a function data action's draft).
+    FunctionTimeout,
+}
+
 /// One field that differs between two snapshots: its JSON path and both values (`None`: absent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Difference {
@@ -39,16 +49,18 @@ impl Snapshot {
         self.action.config.as_ref().and_then(|c| c.timeout_seconds)
     }
 
-    /// What two snapshots of the same action must agree on: everything but `version`, the
-    /// timeouts (`config.timeoutSeconds`, `function.function.timeoutSeconds`), the `selfUri`s
-    /// and the URIs that name templates (their text is compared instead).
-    fn comparable(&self) -> Value {
+    /// What two snapshots of the same action must agree on after a write of `written`:
+    /// everything but `version`, that one timeout, the `selfUri`s and the URIs that name
+    /// templates (their text is compared instead).
+    fn comparable(&self, written: Written) -> Value {
         let mut action = serde_json::to_value(&self.action).unwrap_or(Value::Null);
         if let Some(map) = action.as_object_mut() {
             map.remove("version");
             map.remove("selfUri");
             if let Some(config) = map.get_mut("config").and_then(Value::as_object_mut) {
-                config.remove("timeoutSeconds");
+                if written == Written::ActionTimeout {
+                    config.remove("timeoutSeconds");
+                }
                 for (section, _, uri) in TEMPLATE_KEYS {
                     if let Some(section) = config.get_mut(section).and_then(Value::as_object_mut) {
                         section.remove(uri);
@@ -59,18 +71,34 @@ impl Snapshot {
         let mut function = serde_json::to_value(&self.function).unwrap_or(Value::Null);
         if let Some(map) = function.as_object_mut() {
             map.remove("selfUri");
-            if let Some(inner) = map.get_mut("function").and_then(Value::as_object_mut) {
+            if let Some(inner) = map.get_mut("function").and_then(Value::as_object_mut)
+                && written == Written::FunctionTimeout
+            {
                 inner.remove("timeoutSeconds");
             }
         }
         serde_json::json!({ "action": action, "function": function })
     }
 
-    /// Every field, but those [`Snapshot::comparable`] leaves out, that differs from `other`.
-    pub fn differences(&self, other: &Snapshot) -> Vec<Difference> {
+    /// Every field that differs from `other`, but the version, the `written` timeout and what
+    /// only names a template (see [`Snapshot::comparable`]).
+    pub fn differences(&self, other: &Snapshot, written: Written) -> Vec<Difference> {
         let mut found = Vec::new();
-        walk("", &self.comparable(), &other.comparable(), &mut found);
+        walk(
+            "",
+            &self.comparable(written),
+            &other.comparable(written),
+            &mut found,
+        );
         found
+    }
+
+    /// The function settings' timeout, for a function data action read with them.
+    pub fn function_timeout(&self) -> Option<i64> {
+        self.function
+            .as_ref()
+            .and_then(|f| f.function.as_ref())
+            .and_then(|f| f.timeout_seconds)
     }
 }
 
@@ -265,7 +293,13 @@ mod tests {
             .as_mut()
             .unwrap()
             .insert("requestTemplateUri".into(), json!("/draft/t/r.vm"));
-        assert_eq!(before.differences(&same), vec![]);
+        assert_eq!(before.differences(&same, Written::ActionTimeout), vec![]);
+        // A function's draft changes only the function's timeout: `config.timeoutSeconds` is
+        // someone else's there.
+        assert_eq!(
+            before.differences(&same, Written::FunctionTimeout)[0].path,
+            "config.timeoutSeconds"
+        );
 
         let mut changed = same.clone();
         let request = changed
@@ -285,7 +319,7 @@ mod tests {
             .unwrap()
             .extra
             .insert("retryOnFailure".into(), json!(true));
-        let found = before.differences(&changed);
+        let found = before.differences(&changed, Written::ActionTimeout);
         let paths: Vec<&str> = found.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -337,7 +371,11 @@ mod tests {
             .as_mut()
             .unwrap()
             .timeout_seconds = Some(9);
-        assert!(a.differences(&b).is_empty());
+        assert!(a.differences(&b, Written::FunctionTimeout).is_empty());
+        assert_eq!(
+            a.differences(&b, Written::ActionTimeout)[0].path,
+            "function.function.timeoutSeconds"
+        );
         b.function
             .as_mut()
             .unwrap()
@@ -346,7 +384,10 @@ mod tests {
             .unwrap()
             .extra
             .insert("handler".into(), json!("g"));
-        assert_eq!(a.differences(&b)[0].path, "function.function.handler");
+        assert_eq!(
+            a.differences(&b, Written::FunctionTimeout)[0].path,
+            "function.function.handler"
+        );
     }
 
     #[test]

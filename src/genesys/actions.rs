@@ -216,6 +216,14 @@ impl Client {
         self.send_json(call.action(id)).await
     }
 
+    /// `DELETE .../actions/{id}/draft`: the draft is discarded; the published action stays.
+    /// Not repeated after a lost answer (see `RetryPolicy`): the draft there then may be
+    /// someone else's.
+    pub async fn delete_draft(&self, id: &str) -> Result<(), Error> {
+        let call = Call::new(Method::DELETE, action_path(id, &["draft"]));
+        self.send(call.action(id)).await.map(|_| ())
+    }
+
     pub async fn get_draft(&self, id: &str, include_config: bool) -> Result<Action, Error> {
         let call = Call::new(Method::GET, action_path(id, &["draft"]))
             .query("includeConfig", include_config);

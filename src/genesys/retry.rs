@@ -20,7 +20,9 @@ use reqwest::Method;
 /// 3. **Connection errors and timeouts** (refused, reset, dropped, no answer in time): same backoff.
 ///    - A request that never left (the connection could not be made) is retried for every method.
 ///    - Otherwise the request may have reached the server and been applied with only the answer
-///      lost. `GET` and `PUT` are idempotent and retried. `PATCH` and `POST` are **not**: the
+///      lost. `GET` and `PUT` are idempotent and retried. `DELETE` is not here: the only one dactl
+///      sends deletes "the action's draft", and a repeat after a lost answer could delete a draft
+///      someone created meanwhile. `PATCH` and `POST` are **not** retried either: the
 ///      transport error goes back to the caller. A blind repeat of a PATCH would carry a version
 ///      the first, applied, copy already bumped and come back as a confusing version conflict; the
 ///      change engine instead re-reads the action and sees whether its change is already there.
@@ -78,7 +80,7 @@ impl RetryPolicy {
     pub fn repeatable_after_send(method: &Method) -> bool {
         matches!(
             *method,
-            Method::GET | Method::PUT | Method::HEAD | Method::OPTIONS | Method::DELETE
+            Method::GET | Method::PUT | Method::HEAD | Method::OPTIONS
         )
     }
 
