@@ -14,6 +14,7 @@ mod hostile;
 mod isolation;
 mod memory;
 mod pool;
+mod promises;
 mod reliability;
 mod repl;
 mod reports;

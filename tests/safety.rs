@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dactl::sandbox::SandboxOptions;
 use serde_json::{Value, json};
 
-use crate::support::{Org, diff, stderr, stdout};
+use crate::support::{Org, diff, foreign_draft, stderr, stdout};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -54,71 +54,15 @@ fn count(org: &Org, method: &str, route_end: &str) -> u64 {
 }
 
 fn action_path(org: &Org, id: &str) -> String {
-    format!("{}/api/v2/integrations/actions/{id}", org.url())
+    org.action_path(id)
 }
 
-/// The sandbox's API with its own token (plain reqwest: not dactl's client).
 fn api(org: &Org, method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
-    org.rt.block_on(async {
-        let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{}/oauth/token", org.url()))
-            .basic_auth("sandbox", Some("sandbox"))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mut request = http
-            .request(method, url)
-            .bearer_auth(token["access_token"].as_str().unwrap());
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    })
+    org.api(method, url, body)
 }
 
-/// A function data action of the seed org, as stored.
 fn function_action(org: &Org) -> Value {
-    org.actions()
-        .into_iter()
-        .find(|a| a["function"].is_object())
-        .expect("the seed org has function data actions")
-}
-
-/// Someone else's unfinished work: a draft of `id` with another request URL.
-fn foreign_draft(org: &Org, id: &str) {
-    let base = action_path(org, id);
-    let (status, draft) = api(org, reqwest::Method::POST, &format!("{base}/draft"), None);
-    assert_eq!(status, 200, "{draft}");
-    let (_, read) = api(
-        org,
-        reqwest::Method::GET,
-        &format!("{base}/draft?includeConfig=true"),
-        None,
-    );
-    let mut config = read["config"].clone();
-    config["request"]["requestUrlTemplate"] = json!("https://someone-elses.example/unfinished");
-    // Template text travels with the config, as a careful editor's would.
-    let stored = org.action(id);
-    for (section, key) in [
-        ("request", "requestTemplate"),
-        ("response", "successTemplate"),
-    ] {
-        config[section][key] = stored["config"][section][key].clone();
-    }
-    let (status, body) = api(
-        org,
-        reqwest::Method::PATCH,
-        &format!("{base}/draft"),
-        Some(json!({"version": read["version"], "config": config})),
-    );
-    assert_eq!(status, 200, "{body}");
+    org.function_action()
 }
 
 #[test]
@@ -130,7 +74,20 @@ fn someone_elses_draft_is_never_published_and_the_action_is_skipped_with_a_reaso
     let before = org.action(id);
     let publishes = count(&org, "POST", "/draft/publish");
 
-    let out = dactl(&org, &["--json", "actions", "set-timeout", id, "9"]);
+    // A journal folder of its own: other tests' runs on other sandboxes drafted the same ids.
+    let journal = temp_dir("foreign-draft").join("run.jsonl");
+    let out = dactl(
+        &org,
+        &[
+            "--json",
+            "--journal",
+            journal.to_str().unwrap(),
+            "actions",
+            "set-timeout",
+            id,
+            "9",
+        ],
+    );
     // Skipped, not failed: someone else's unknown state is left alone and reported.
     assert_eq!(code(&out), 0, "{}", shown(&out));
     let change = &report(&out)["changes"][0];
@@ -170,11 +127,44 @@ fn a_draft_an_interrupted_run_left_is_reused_only_while_the_journal_says_it_is_d
         None,
     );
     assert_eq!(status, 200);
-    let earlier = json!({"time": "2026-11-30T10:00:00.000Z", "run_id": "earlier", "kind": "draft",
+    let asked = json!({"time": "2026-11-30T10:00:00.000Z", "run_id": "earlier", "kind": "draft",
         "action_id": id, "published_version": version});
-    std::fs::write(dir.join("earlier.jsonl"), format!("{earlier}\n")).unwrap();
-
+    let created = json!({"time": "2026-11-30T10:00:00.100Z", "run_id": "earlier",
+        "kind": "draft_created", "action_id": id, "published_version": version, "draft_version": 1});
     let journal = dir.join("now.jsonl");
+
+    // A journal that asked for a draft but never recorded the answer proves nothing: the draft
+    // may be someone else's, so it is left alone.
+    std::fs::write(dir.join("earlier.jsonl"), format!("{asked}\n")).unwrap();
+    let out = dactl(
+        &org,
+        &[
+            "--json",
+            "--journal",
+            journal.to_str().unwrap(),
+            "actions",
+            "set-timeout",
+            id,
+            "9",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", shown(&out));
+    let change = &report(&out)["changes"][0];
+    assert_eq!(change["status"], "skipped", "{change}");
+    assert!(
+        change["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be proven"),
+        "{change}"
+    );
+    assert!(
+        org.action(id).get("draft").is_some(),
+        "the draft was touched"
+    );
+
+    // With the platform's answer recorded, the untouched draft is dactl's and is published.
+    std::fs::write(dir.join("earlier.jsonl"), format!("{asked}\n{created}\n")).unwrap();
     let out = dactl(
         &org,
         &[
@@ -197,9 +187,11 @@ fn a_draft_an_interrupted_run_left_is_reused_only_while_the_journal_says_it_is_d
     // The same journal, but the draft was edited since: someone's work now, left alone.
     foreign_draft(&org, id);
     let now = org.action(id);
-    let earlier = json!({"time": "2026-11-30T10:00:00.000Z", "run_id": "earlier", "kind": "draft",
+    let asked = json!({"time": "2026-11-30T10:00:00.000Z", "run_id": "earlier", "kind": "draft",
         "action_id": id, "published_version": now["version"]});
-    std::fs::write(dir.join("earlier.jsonl"), format!("{earlier}\n")).unwrap();
+    let created = json!({"time": "2026-11-30T10:00:00.100Z", "run_id": "earlier",
+        "kind": "draft_created", "action_id": id, "published_version": now["version"]});
+    std::fs::write(dir.join("earlier.jsonl"), format!("{asked}\n{created}\n")).unwrap();
     let out = dactl(
         &org,
         &[

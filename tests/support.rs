@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dactl::sandbox::{Sandbox, SandboxOptions};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A sandbox served on its own runtime for the length of a test.
 pub struct Org {
@@ -108,9 +108,50 @@ impl Org {
         assert!(status.is_success(), "{status}");
     }
 
-    /// Writes of any kind (PATCH, POST, PUT) the API received.
+    /// Writes of any kind (PATCH, POST, PUT, DELETE) the API received.
     pub fn writes(&self) -> u64 {
-        self.count(|method, _| matches!(method, "PATCH" | "POST" | "PUT"))
+        self.count(|method, _| matches!(method, "PATCH" | "POST" | "PUT" | "DELETE"))
+    }
+
+    /// `/api/v2/integrations/actions/{id}`.
+    pub fn action_path(&self, id: &str) -> String {
+        format!("{}/api/v2/integrations/actions/{id}", self.url())
+    }
+
+    /// The sandbox's API with its own token (plain reqwest: not dactl's client), as another admin
+    /// would use it: the status and the body (`null` when it is not JSON).
+    pub fn api(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
+        self.rt.block_on(async {
+            let token: Value = self
+                .http
+                .post(format!("{}/oauth/token", self.url()))
+                .basic_auth("sandbox", Some("sandbox"))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mut request = self
+                .http
+                .request(method, url)
+                .bearer_auth(token["access_token"].as_str().unwrap());
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        })
+    }
+
+    /// A function data action of the org, as stored.
+    pub fn function_action(&self) -> Value {
+        self.actions()
+            .into_iter()
+            .find(|a| a["function"].is_object())
+            .expect("the org has function data actions")
     }
 
     /// The `dactl` binary pointed at this org with its default client.
@@ -126,8 +167,12 @@ impl Org {
 }
 
 /// The `dactl` binary with a clean environment: no credentials, no region, a temporary home.
+///
+/// `DACTL_TEST_BIN` runs the tests against another build (e.g. a release, to see that a new test
+/// fails on it).
 pub fn dactl_cmd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dactl"));
+    let bin = std::env::var_os("DACTL_TEST_BIN").unwrap_or(env!("CARGO_BIN_EXE_dactl").into());
+    let mut cmd = Command::new(bin);
     for var in [
         "GENESYSCLOUD_REGION",
         "GENESYSCLOUD_OAUTHCLIENT_ID",
@@ -366,14 +411,15 @@ pub fn assert_only_intended(
     }
 }
 
-/// Every intent has an outcome line after it.
+/// Every intent has an outcome line after it (draft lines aside).
 pub fn assert_complete(journal: &[Value]) {
     let mut open: HashMap<String, usize> = Default::default();
     for line in journal {
         let id = line["action_id"].as_str().unwrap().to_owned();
         match line["kind"].as_str().unwrap() {
             "intent" => *open.entry(id).or_default() += 1,
-            _ => *open.get_mut(&id).expect("an outcome follows its intent") -= 1,
+            "outcome" => *open.get_mut(&id).expect("an outcome follows its intent") -= 1,
+            _ => {}
         }
     }
     assert!(open.values().all(|n| *n == 0), "{open:?}");
@@ -469,4 +515,32 @@ pub fn kill_rerun_undo(org: &Org, dir: &Path, target: i64, kill_after: usize, ex
         assert_code(&undo(org, journal, &dir.join("undo-kill.jsonl")), 0);
     }
     assert_eq!(without_versions(&org.actions()), without_versions(&start));
+}
+
+/// Someone else's unfinished work: a draft of `id` with another request URL.
+pub fn foreign_draft(org: &Org, id: &str) {
+    let base = org.action_path(id);
+    let (status, draft) = org.api(reqwest::Method::POST, &format!("{base}/draft"), None);
+    assert_eq!(status, 200, "{draft}");
+    let (_, read) = org.api(
+        reqwest::Method::GET,
+        &format!("{base}/draft?includeConfig=true"),
+        None,
+    );
+    let mut config = read["config"].clone();
+    config["request"]["requestUrlTemplate"] = json!("https://someone-elses.example/unfinished");
+    // Template text travels with the config, as a careful editor's would.
+    let stored = org.action(id);
+    for (section, key) in [
+        ("request", "requestTemplate"),
+        ("response", "successTemplate"),
+    ] {
+        config[section][key] = stored["config"][section][key].clone();
+    }
+    let (status, body) = org.api(
+        reqwest::Method::PATCH,
+        &format!("{base}/draft"),
+        Some(json!({"version": read["version"], "config": config})),
+    );
+    assert_eq!(status, 200, "{body}");
 }
