@@ -15,6 +15,7 @@ use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
 use crate::output::{Printer, Stream};
+use crate::run_files::{Role, RunFiles};
 use crate::sandbox::SandboxOptions;
 use crate::script::imports::ModulePaths;
 use crate::script::{self, Host};
@@ -31,6 +32,11 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(path) = &global.report
         && let Err(error) = check_report(cli.command.as_ref(), path)
     {
+        eprintln!("error: {error}");
+        return ExitCode::from(USAGE);
+    }
+    // Before anything is sent: no file the command writes may be one it reads or writes too.
+    if let Err(error) = run_files(&global, cli.command.as_ref()).check() {
         eprintln!("error: {error}");
         return ExitCode::from(USAGE);
     }
@@ -142,6 +148,22 @@ fn definitions(dir: &std::path::Path, printer: &Printer) -> u8 {
             eprintln!("error: {error}");
             FAILURE
         }
+    }
+}
+
+/// The files `command` reads and writes, as the flags name them.
+fn run_files(global: &GlobalArgs, command: Option<&Command>) -> RunFiles {
+    let input = match command {
+        Some(Command::Run { file, .. }) => Some((Role::Script, file.clone())),
+        Some(Command::Apply { plan }) => Some((Role::Plan, plan.clone())),
+        Some(Command::Undo { file, .. }) => Some((Role::UndoneJournal, file.clone())),
+        _ => None,
+    };
+    RunFiles {
+        journal: global.journal.clone(),
+        report: global.report.clone(),
+        plan_out: global.plan_out.clone(),
+        input,
     }
 }
 

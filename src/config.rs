@@ -107,6 +107,9 @@ pub struct Settings {
     /// Tokens asked for (1 to 50); a ready-made access token is one whatever this says.
     pub tokens: usize,
     pub concurrency: usize,
+    /// Where the credentials came from, for messages (never the secret): the env vars' names,
+    /// or the profile and its file. `None`: not known.
+    pub credential_source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,6 +393,13 @@ impl Settings {
         let profile_file = profile_file(home);
         let explicit_profile = inputs.profile.is_some();
 
+        let credentials_env_source = match (env(ENV_CLIENT_ID), env(ENV_ACCESS_TOKEN)) {
+            (Some(_), _) => Some(format!(
+                "the environment ({ENV_CLIENT_ID} and {ENV_CLIENT_SECRET})"
+            )),
+            (None, Some(_)) => Some(format!("the environment ({ENV_ACCESS_TOKEN})")),
+            (None, None) => None,
+        };
         let env_credentials = match (
             env(ENV_CLIENT_ID),
             env(ENV_CLIENT_SECRET),
@@ -456,6 +466,14 @@ impl Settings {
             None
         };
 
+        let credential_source = Some(match (&env_credentials, &credentials_env_source) {
+            (Some(_), Some(source)) => source.clone(),
+            _ => format!(
+                "the profile `{profile_name}` in `{}` (`client_credentials` and `client_secret`, \
+                 or `access_token`)",
+                profile_file.display()
+            ),
+        });
         let credentials = match env_credentials {
             Some(credentials) => credentials,
             None => {
@@ -527,6 +545,7 @@ impl Settings {
             rate_per_minute: inputs.rate_per_minute,
             tokens,
             concurrency,
+            credential_source,
         })
     }
 
@@ -548,6 +567,7 @@ impl Settings {
             rate_per_minute: rate_per_minute.max(1),
             tokens: tokens.clamp(1, MAX_TOKENS),
             concurrency: concurrency.max(1),
+            credential_source: None,
         }
     }
 

@@ -1262,6 +1262,7 @@ mod tests {
             error: error.into(),
             description: "authentication failed".into(),
             region: "eu-west-1 (api.mypurecloud.ie)".into(),
+            credentials_from: None,
         };
         for status in [400, 401] {
             let (value, seen) = refusal_status(&auth(status, "invalid_client"), "x").unwrap();

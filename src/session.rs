@@ -153,6 +153,10 @@ impl Session {
             0 => default_concurrency(sandbox_tokens),
             n => n,
         };
+        let credential_source = match &connection {
+            Connection::Remote(settings) => settings.credential_source.clone(),
+            Connection::Sandbox(_) => None,
+        };
         let (client_options, sandbox) = match connection {
             Connection::Sandbox(sandbox_options) => {
                 let sandbox = runtime
@@ -191,6 +195,9 @@ impl Session {
                 },
             )?
         };
+        if let Some(source) = credential_source {
+            engine.client().set_credential_source(source);
+        }
         Ok(Session {
             engine,
             client_id,
@@ -272,6 +279,9 @@ impl Session {
             let _guard = self.runtime.enter();
             Client::new(client_options).map_err(|e| SessionError(e.to_string()))?
         };
+        if let Some(source) = settings.credential_source {
+            client.set_credential_source(source);
+        }
         self.engine.reconnect(client);
         self.client_id = client_id;
         Ok(())

@@ -57,6 +57,7 @@ fn org_host(org: &Org, dry_run: bool) -> Host {
         rate_per_minute: 6000,
         tokens: 10,
         concurrency: 8,
+        credential_source: None,
     };
     let options = SessionOptions {
         dry_run,

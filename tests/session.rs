@@ -760,6 +760,7 @@ fn remote_settings_connect_and_reconnect_keeps_the_run() {
         rate_per_minute: 100_000,
         tokens: 10,
         concurrency: 4,
+        credential_source: None,
     };
     let options = SessionOptions {
         journal: Some(org.dir.join("remote.jsonl")),

@@ -106,11 +106,13 @@ pub fn refusal(kind: Kind) -> Option<&'static str> {
 }
 
 /// An error that will be the same for every action of the run: a missing permission,
-/// credentials refused even after a fresh token (the client re-mints once on a 401), or a region
+/// credentials refused even after a fresh token (the client re-mints once on a 401) or by the
+/// token endpoint (`invalid_client`, whatever its status), or a region
 /// that cannot be reached at all (connection refused or a name that does not resolve, after the
 /// client's retries).
 fn repeats_for_every_action(error: &Error) -> bool {
-    matches!(error, Error::Transport { connect: true, .. })
+    error.is_credentials_refused()
+        || matches!(error, Error::Transport { connect: true, .. })
         || (matches!(error.status(), Some(401 | 403))
             && !matches!(error, Error::RetryAfterTooLong { .. }))
 }
@@ -182,7 +184,7 @@ impl Engine {
                         )
                     }
                 }
-                Error::Auth { status, .. } => format!("the login host answered {status}"),
+                Error::Auth { .. } => crate::genesys::error::login_refused(error),
                 _ => "Genesys Cloud could not be reached".into(),
             };
             self.halt(format!(

@@ -72,6 +72,8 @@ pub(crate) async fn mint(
                         oauth.error_description.clone()
                     },
                     region: target.to_string(),
+                    // The pool names where the credentials came from.
+                    credentials_from: None,
                 };
                 let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
                     || (status == StatusCode::BAD_REQUEST

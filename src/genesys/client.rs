@@ -185,6 +185,12 @@ impl Client {
         &self.inner.options.target
     }
 
+    /// Names where the client id and secret came from, for the message when the token endpoint
+    /// refuses them (see `TokenPool::set_credential_source`).
+    pub fn set_credential_source(&self, source: impl Into<String>) {
+        self.inner.pool.set_credential_source(source.into());
+    }
+
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
     }

@@ -12,7 +12,7 @@ pub const ENV_CLIENT_SECRET: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
 pub const ENV_REGION: &str = "GENESYSCLOUD_REGION";
 pub const ENV_ACCESS_TOKEN: &str = "GENESYSCLOUD_ACCESS_TOKEN";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The API answered with a non-2xx status and an `ErrorBody`.
     #[error("{}", api_message(*status, code, message, correlation_id.as_deref(), action_id.as_deref()))]
@@ -25,13 +25,16 @@ pub enum Error {
         action_id: Option<String>,
     },
     /// The token endpoint refused the client credentials.
-    #[error("{}", auth_message(*status, error, description, region))]
+    #[error("{}", auth_message(*status, error, description, region, credentials_from.as_deref()))]
     Auth {
         status: u16,
         error: String,
         description: String,
         /// The target the token was asked of, e.g. `eu-west-1 (api.mypurecloud.ie)`.
         region: String,
+        /// Where the client id and secret came from (never the secret), when known: e.g.
+        /// `GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET`.
+        credentials_from: Option<String>,
     },
     /// A 429 asked us to wait longer than the retry policy allows.
     #[error(
@@ -97,6 +100,21 @@ impl Error {
         matches!(self.status(), Some(429 | 502 | 503 | 504))
             || matches!(self, Error::Transport { .. })
             || self.is_version_conflict()
+    }
+
+    /// The token endpoint refused the client credentials themselves: `invalid_client` or
+    /// `unauthorized_client` (whatever the status: the platform may answer 400 or 401), or a
+    /// 401. Asking again with the same id and secret gets the same answer, so it repeats for
+    /// every request of the run. The endpoint's own rate limit (400 `invalid_request` "rate
+    /// limit exceeded") is not a refusal: it passes.
+    pub fn is_credentials_refused(&self) -> bool {
+        match self {
+            Error::Auth { status, error, .. } => {
+                matches!(error.as_str(), "invalid_client" | "unauthorized_client")
+                    || (*status == 401 && error != "invalid_request")
+            }
+            _ => false,
+        }
     }
 
     /// The correlation id (`ININ-Correlation-Id`) of the response, when there was one.
@@ -210,7 +228,35 @@ pub fn api_fix(status: u16, message: &str, action_id: Option<&str>) -> String {
     }
 }
 
-fn auth_message(status: u16, error: &str, description: &str, region: &str) -> String {
+/// What stopped a run whose credentials were refused, for the reason of every action it left
+/// `not_attempted`: the status and error, and where the credentials came from (never the secret).
+pub fn login_refused(error: &Error) -> String {
+    match error {
+        Error::Auth {
+            status,
+            error: code,
+            credentials_from,
+            ..
+        } => {
+            let from = credentials_from
+                .as_deref()
+                .map(|source| format!(", taken from {source}"))
+                .unwrap_or_default();
+            format!(
+                "the login host refused the OAuth client's credentials{from}: {status} `{code}`"
+            )
+        }
+        _ => "the login host refused the OAuth client's credentials".into(),
+    }
+}
+
+fn auth_message(
+    status: u16,
+    error: &str,
+    description: &str,
+    region: &str,
+    source: Option<&str>,
+) -> String {
     let said = match (error.is_empty(), description.is_empty()) {
         (false, false) => format!("`{error}`: {description}"),
         (false, true) => format!("`{error}`"),
@@ -223,7 +269,18 @@ fn auth_message(status: u16, error: &str, description: &str, region: &str) -> St
              Too many tokens were asked for with this OAuth client (several dactl runs at once?); wait a \
              minute and try again."
         )
-    } else if error == "invalid_client" || matches!(status, 401 | 403) {
+    } else if let Some(source) = source.filter(|_| {
+        matches!(error, "invalid_client" | "unauthorized_client") || matches!(status, 401 | 403)
+    }) {
+        format!(
+            "The token request was refused ({status} {said}): region {region} does not accept this \
+             OAuth client's id and secret (wrong, or the client was deleted, disabled or had its \
+             secret changed). They came from {source}; check them, and that the OAuth client exists \
+             in this region (`--region` or {ENV_REGION})."
+        )
+    } else if matches!(error, "invalid_client" | "unauthorized_client")
+        || matches!(status, 401 | 403)
+    {
         format!(
             "The token request was refused ({status} {said}): the client id or secret is wrong for \
              region {region}. Check {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (or the profile's \
@@ -313,6 +370,7 @@ mod tests {
             error: "invalid_client".into(),
             description: "authentication failed".into(),
             region: "eu-west-1 (api.mypurecloud.ie)".into(),
+            credentials_from: None,
         }
         .to_string();
         for part in [
@@ -323,6 +381,39 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing from: {text}");
         }
+    }
+
+    fn token_error(status: u16, error: &str, description: &str) -> Error {
+        Error::Auth {
+            status,
+            error: error.into(),
+            description: description.into(),
+            region: "eu-west-1 (api.mypurecloud.ie)".into(),
+            credentials_from: Some(format!("{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}")),
+        }
+    }
+
+    #[test]
+    fn refused_credentials_are_told_from_the_token_endpoints_rate_limit() {
+        for (status, error) in [
+            (400, "invalid_client"),
+            (401, "invalid_client"),
+            (400, "unauthorized_client"),
+            (401, ""),
+        ] {
+            let refused = token_error(status, error, "authentication failed");
+            assert!(refused.is_credentials_refused(), "{status} {error}");
+            let text = refused.to_string();
+            assert!(text.contains(ENV_CLIENT_SECRET), "names the source: {text}");
+        }
+        let limited = token_error(
+            400,
+            "invalid_request",
+            "rate limit exceeded; retry in 5 seconds",
+        );
+        assert!(!limited.is_credentials_refused());
+        assert!(limited.to_string().contains("rate limit"));
+        assert!(!api(401, "bad.credentials", "").is_credentials_refused());
     }
 
     #[test]

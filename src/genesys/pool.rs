@@ -45,6 +45,13 @@
 //! - **401.** The caller drops the token it used ([`TokenPool::invalidate`]) only if its slot still
 //!   holds that token, and repeats once on the same slot, which mints a new one: fifty requests
 //!   that saw the same expired token cause one mint, and the other tokens are left alone.
+//! - **Refused credentials.** A mint refused for the credentials themselves (`invalid_client`,
+//!   `unauthorized_client`, a 401: the OAuth client was deleted or its secret changed mid-run) is
+//!   remembered: every later mint of the pool, of any kind, fails at once with that error and
+//!   sends nothing. Asking again with the same id and secret cannot succeed, and a run whose
+//!   revoked tokens each come back for a new one would otherwise send a token request per request
+//!   (hundreds a minute). The error names where the credentials came from
+//!   ([`TokenPool::set_credential_source`]).
 //! - **A ready-made access token** is a pool of one that is never minted; a 401 with it is final.
 //!
 //! The concurrency limit (requests in flight) is the client's, shared by every token, so one slow
@@ -89,6 +96,8 @@ pub struct TokenPool {
     /// Woken when a mint ends (a token added or renewed, or a mint given up).
     changed: Notify,
     minted: AtomicU64,
+    /// Where the client id and secret came from, for the message when they are refused.
+    source: std::sync::OnceLock<String>,
 }
 
 #[derive(Default)]
@@ -99,6 +108,8 @@ struct State {
     minting: bool,
     /// No growth before this instant (after a failed growth mint).
     grow_after: Option<Instant>,
+    /// The token endpoint refused the credentials: every later mint ends with this error.
+    refused: Option<Error>,
 }
 
 struct Slot {
@@ -192,7 +203,14 @@ impl TokenPool {
             state: Mutex::new(state),
             changed: Notify::new(),
             minted: AtomicU64::new(0),
+            source: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Names where the client id and secret came from (e.g. the env vars, or a profile), for the
+    /// error when the token endpoint refuses them. Never the secret. The first one given stays.
+    pub fn set_credential_source(&self, source: String) {
+        let _ = self.source.set(source);
     }
 
     /// Tokens minted so far (renewals included).
@@ -333,6 +351,9 @@ impl TokenPool {
             }
             Mint::First | Mint::Renew(_) => &self.retry,
         };
+        if let Some(refused) = self.lock().refused.clone() {
+            return Err(refused);
+        }
         // Taken before the request, so the expiry errs on the early side.
         let sent = Instant::now();
         let result = mint(
@@ -347,7 +368,17 @@ impl TokenPool {
         let mut state = self.lock();
         let response = match result {
             Ok(response) => response,
-            Err(error) => {
+            Err(mut error) => {
+                if error.is_credentials_refused() {
+                    if let Error::Auth {
+                        credentials_from, ..
+                    } = &mut error
+                    {
+                        *credentials_from = self.source.get().cloned();
+                    }
+                    state.refused = Some(error.clone());
+                    return Err(error);
+                }
                 if let Mint::Grow = kind {
                     state.grow_after = Some(Instant::now() + GROWTH_HOLD_OFF);
                     let reason = match &error {

@@ -73,7 +73,12 @@ pub async fn token(
     };
     let limit = state.options.token_rate_limit;
     let now = Instant::now();
-    if let Err(wait) = state.token_windows.entry(id).or_default().admit(limit, now) {
+    if let Err(wait) = state
+        .token_windows
+        .entry(id.clone())
+        .or_default()
+        .admit(limit, now)
+    {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -108,6 +113,7 @@ pub async fn token(
     state.tokens.insert(
         access_token.clone(),
         Token {
+            client_id: id,
             can_write,
             expires: now + Duration::from_secs(ttl),
         },
@@ -118,6 +124,28 @@ pub async fn token(
         expires_in: ttl,
     })
     .into_response()
+}
+
+/// `POST /sandbox/clients/{clientId}/revoke`: an admin deletes the OAuth client mid-run. Its
+/// credentials are refused from now on (`invalid_client`, with the `token-error-status` variant's
+/// status) and every token issued to it stops working (401 `bad.credentials`). 204, or 404 when no
+/// client has that id.
+pub async fn revoke_client(
+    State(shared): State<Shared>,
+    axum::extract::Path(client_id): axum::extract::Path<String>,
+) -> StatusCode {
+    let mut state = shared.lock();
+    let before = state.options.clients.len() + state.options.read_only_clients.len();
+    state.options.clients.retain(|(id, _)| *id != client_id);
+    state
+        .options
+        .read_only_clients
+        .retain(|(id, _)| *id != client_id);
+    if state.options.clients.len() + state.options.read_only_clients.len() == before {
+        return StatusCode::NOT_FOUND;
+    }
+    state.tokens.retain(|_, token| token.client_id != client_id);
+    StatusCode::NO_CONTENT
 }
 
 /// An authenticated `/api/v2` caller that passed the rate limit.

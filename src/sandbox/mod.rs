@@ -39,6 +39,8 @@
 //!   request with its answer, bodies included, for contract tests: `{"recording", "exchanges"}`.
 //! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
 //!   first, expired ones included), so tests can prove no token leaks into output or files.
+//! - `POST /sandbox/clients/{clientId}/revoke` deletes an OAuth client mid-run: its id and secret
+//!   are refused from then on and its tokens stop working (204; 404 for an unknown client).
 //!
 //! Connections are served by our own accept loop (hyper-util) rather than `axum::serve`, because
 //! a fault must be able to close a TCP connection without answering; see `gateway`.

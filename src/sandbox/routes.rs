@@ -65,6 +65,10 @@ pub fn router(shared: Shared) -> Router {
         .route("/sandbox/tokens", get(sandbox_tokens))
         .route("/sandbox/exchanges", get(sandbox_exchanges))
         .route("/sandbox/stats/reset", post(sandbox_stats_reset))
+        .route(
+            "/sandbox/clients/{clientId}/revoke",
+            post(super::auth::revoke_client),
+        )
         .fallback(not_found_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

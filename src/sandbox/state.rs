@@ -360,6 +360,8 @@ impl StoredAction {
 
 #[derive(Debug, Clone)]
 pub struct Token {
+    /// The OAuth client it was issued to (its tokens die with it: `POST /sandbox/clients/{id}/revoke`).
+    pub client_id: String,
     pub can_write: bool,
     pub expires: Instant,
 }

@@ -70,10 +70,19 @@ impl ErrorMap {
                 error: code,
                 description,
                 region,
+                credentials_from,
             } => ErrorMap {
                 status,
                 code: code.clone(),
-                message: if code == "invalid_client" || matches!(http, 401 | 403) {
+                message: if let Some(source) = credentials_from
+                    .as_ref()
+                    .filter(|_| error.is_credentials_refused())
+                {
+                    format!(
+                        "Authentication failed ({http} `{code}`: {description}): region {region} \
+                         does not accept this client id and secret, which came from {source}."
+                    )
+                } else if error.is_credentials_refused() || matches!(http, 401 | 403) {
                     use crate::genesys::error::{ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_REGION};
                     format!(
                         "Authentication failed ({http} `{code}`: {description}): region {region} \

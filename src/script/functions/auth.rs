@@ -80,6 +80,10 @@ pub mod auth_functions {
                     rate_per_minute: inputs.rate_per_minute,
                     tokens,
                     concurrency,
+                    credential_source: Some(
+                        "the `client_id` and `client_secret` given to `auth(#{...})` in the script"
+                            .into(),
+                    ),
                 }
             }
             (None, None) => {
