@@ -290,7 +290,7 @@ mod tests {
         );
         assert_eq!(
             table.text,
-            "id  name          timeout\na1  S\\e[1A\\e[2K  5\nb2  two\\nlines    7"
+            "id  name         timeout\na1  S\\e[1A\\e[2K  5\nb2  two\\nlines   7"
         );
         let reasons = render_aligned(
             &[],
