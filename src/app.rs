@@ -14,7 +14,7 @@ use crate::change::{ActionInfo, Change, Status, Timeout};
 use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
-use crate::output::{Printer, Stream};
+use crate::output::{self, Printer, Stream};
 use crate::run_files::{Role, RunFiles};
 use crate::sandbox::SandboxOptions;
 use crate::script::imports::ModulePaths;
@@ -32,12 +32,12 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(path) = &global.report
         && let Err(error) = check_report(cli.command.as_ref(), path)
     {
-        eprintln!("error: {error}");
+        output::error(&error);
         return ExitCode::from(USAGE);
     }
     // Before anything is sent: no file the command writes may be one it reads or writes too.
     if let Err(error) = run_files(&global, cli.command.as_ref()).check() {
-        eprintln!("error: {error}");
+        output::error(&error);
         return ExitCode::from(USAGE);
     }
     let printer = Printer::new(global.verbosity(), global.json);
@@ -46,7 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Man { command }) => match crate::cli::man_page(&command) {
             Ok(page) => print_bytes(&page),
             Err(error) => {
-                eprintln!("error: {error}");
+                output::error(&error);
                 USAGE
             }
         },
@@ -55,7 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
             match crate::sandbox::run_blocking(args.options(&global.sandbox_variant)) {
                 Ok(()) => SUCCESS,
                 Err(error) => {
-                    eprintln!("error: {error:#}");
+                    output::error(format!("{error:#}"));
                     FAILURE
                 }
             }
@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     bulk(&global, session, None, |s| Ok(s.undo(&items, force)?))
                 }),
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    output::error(&error);
                     USAGE
                 }
             }
@@ -92,7 +92,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 bulk(&global, session, Some(&path), |s| Ok(s.apply_plan(&plan)?))
             }),
             Err(error) => {
-                eprintln!("error: {error}");
+                output::error(&error);
                 USAGE
             }
         },
@@ -121,7 +121,7 @@ fn print_bytes(bytes: &[u8]) -> u8 {
         Ok(()) => SUCCESS,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => SUCCESS,
         Err(error) => {
-            eprintln!("error: writing to stdout failed: {error}");
+            output::error(format!("writing to stdout failed: {error}"));
             FAILURE
         }
     }
@@ -145,7 +145,7 @@ fn definitions(dir: &std::path::Path, printer: &Printer) -> u8 {
             SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            output::error(&error);
             FAILURE
         }
     }
@@ -259,7 +259,7 @@ fn write_report(
             Ok(())
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            output::error(&error);
             Err(())
         }
     }
@@ -275,7 +275,7 @@ fn after_script(global: &GlobalArgs, session: &Session) -> u8 {
         let changes = session.changes();
         let report = Report { changes: &changes };
         let json = with_canary(report.to_json(session.journal_path().as_deref()), session);
-        session.printer().data(&json.to_string());
+        session.printer().json(&json.to_string());
     }
     code
 }
@@ -301,7 +301,7 @@ fn save_plan(session: &Session, path: &std::path::Path) -> u8 {
             SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            output::error(&error);
             FAILURE
         }
     }
@@ -326,7 +326,7 @@ fn bulk(
     let changes = match work(session) {
         Ok(changes) => changes,
         Err(error) => {
-            eprintln!("error: {error}");
+            output::error(&error);
             return FAILURE;
         }
     };
@@ -338,14 +338,14 @@ fn bulk(
             Ok(check) => {
                 verified = false;
                 for (id, expected, found) in &check.mismatches {
-                    eprintln!(
-                        "error: `{id}` did not read back as changed: expected {expected:?}, found {found:?}."
-                    );
+                    output::error(format!(
+                        "`{id}` did not read back as changed: expected {expected:?}, found {found:?}."
+                    ));
                 }
             }
             Err(error) => {
                 verified = false;
-                eprintln!("error: reading the changes back failed: {error}");
+                output::error(format!("reading the changes back failed: {error}"));
             }
         }
     }
@@ -362,7 +362,7 @@ fn bulk(
     }
     if global.json {
         let json = with_canary(report.to_json(journal.as_deref()), session);
-        printer.data(&json.to_string());
+        printer.json(&json.to_string());
     }
     let mut code = SUCCESS;
     if let Some(path) = &global.plan_out {
@@ -405,7 +405,7 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
                     SUCCESS
                 }
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    output::error(&error);
                     FAILURE
                 }
             }
@@ -414,21 +414,21 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
             with_session(global, printer, |session| match session.fetch_action(&id) {
                 Ok(info) => {
                     let value = script::convert::action_map(&info);
-                    let text = if session.printer().json {
-                        script::render::json(&value)
+                    let printer = session.printer();
+                    if printer.json {
+                        printer.json(&script::render::json(&value));
                     } else {
-                        script::render::value(&value, session.printer().layout(Stream::Stdout))
-                            .unwrap_or_default()
-                    };
-                    session.printer().data(&text);
+                        let layout = printer.layout(Stream::Stdout);
+                        printer.data(&script::render::value(&value, layout).unwrap_or_default());
+                    }
                     SUCCESS
                 }
                 Err(error) if error.status() == Some(404) => {
-                    eprintln!("error: There is no action with id `{id}`.");
+                    output::error(format!("There is no action with id `{id}`."));
                     FAILURE
                 }
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    output::error(&error);
                     FAILURE
                 }
             })
@@ -443,20 +443,20 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
             let timeout = match Timeout::parse(&text) {
                 Ok(timeout) => timeout,
                 Err(error) => {
-                    eprintln!("error: TIMEOUT: {error}");
+                    output::error(format!("TIMEOUT: {error}"));
                     return USAGE;
                 }
             };
             let by_filter = category.is_some() || name.is_some();
             if by_filter != values.is_empty() {
-                eprintln!(
-                    "error: name the actions either by id or with `--category`/`--name`, not both and not neither; e.g. `dactl actions set-timeout ID 30` or `dactl actions set-timeout --category Billing 30`."
+                output::error(
+                    "name the actions either by id or with `--category`/`--name`, not both and not neither; e.g. `dactl actions set-timeout ID 30` or `dactl actions set-timeout --category Billing 30`.",
                 );
                 return USAGE;
             }
             if include_unset && !by_filter {
-                eprintln!(
-                    "error: `--include-unset` goes with `--category` or `--name`; actions named by id are changed whether their timeout is set or not, so leave it out."
+                output::error(
+                    "`--include-unset` goes with `--category` or `--name`; actions named by id are changed whether their timeout is set or not, so leave it out.",
                 );
                 return USAGE;
             }
@@ -553,7 +553,7 @@ fn set_by_filter(
 
 fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
     if printer.json {
-        printer.data(&script::render::json(&script::convert::action_maps(infos)));
+        printer.json(&script::render::json(&script::convert::action_maps(infos)));
         return;
     }
     let rows: Vec<Vec<String>> = infos
@@ -596,9 +596,9 @@ fn doctor(session: &Session) -> u8 {
     let findings = crate::doctor::Findings::gather(session);
     let printer = session.printer();
     if printer.json {
-        printer.data(&findings.to_json());
+        printer.json(&findings.to_json());
         for problem in &findings.problems {
-            eprintln!("error: {problem}");
+            output::error(problem);
         }
     } else {
         printer.data(&findings.to_string());
@@ -642,7 +642,7 @@ fn connect(global: &GlobalArgs, printer: Printer) -> Result<Host, u8> {
 /// The `--module-path` folders, each checked to exist; a bad one is a usage error (exit 2).
 fn module_paths(global: &GlobalArgs) -> Result<ModulePaths, u8> {
     ModulePaths::new(&global.module_path).map_err(|error| {
-        eprintln!("error: {error}");
+        output::error(&error);
         USAGE
     })
 }
@@ -670,7 +670,7 @@ fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
         match Settings::resolve(&inputs) {
             Ok(settings) => Connection::Remote(settings),
             Err(error) => {
-                eprintln!("error: {error}");
+                output::error(&error);
                 return Err(USAGE);
             }
         }
@@ -688,7 +688,7 @@ fn session(global: &GlobalArgs, printer: Printer) -> Result<Session, u8> {
         request_timeout: global.request_timeout.map(Duration::from_secs),
     };
     Session::connect(connection, options).map_err(|error| {
-        eprintln!("error: {error}");
+        output::error(&error);
         FAILURE
     })
 }

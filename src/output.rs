@@ -1,7 +1,14 @@
 //! The one printer: decides quiet, verbose, JSON and terminal; data goes to stdout, everything
 //! else to stderr. Progress bars are drawn only through it and hidden when stderr is not a terminal.
 //! Tables are drawn by `table::render`, laid out for where they go (`Printer::layout`).
+//!
+//! Text for a person leaves only through here (`Printer::data`, `info` and `warn`; `error` and
+//! `text` for errors) and the table renderer, and each makes control characters visible on the
+//! way out (`escape`): a name from the org cannot move the cursor, erase a row or set the
+//! terminal's title. A script's `print` comes here too, so it cannot colour its output either.
+//! JSON leaves through `Printer::json`, exactly as it is.
 
+pub mod escape;
 pub mod table;
 
 use std::io::{IsTerminal, Write};
@@ -89,8 +96,14 @@ impl Printer {
         matches!(self.verbosity, Verbosity::Verbose(_))
     }
 
-    /// Data: the answer the user asked for. Always printed, on stdout.
+    /// Data: the answer the user asked for, as text for a person (control characters made
+    /// visible). Always printed, on stdout.
     pub fn data(&self, text: &str) {
+        self.json(&escape::visible_lines(text));
+    }
+
+    /// Data as it is: JSON (`--json`), whose strings keep the org's exact text.
+    pub fn json(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         // A closed pipe (`dactl ... | head`) is not an error worth a panic.
         let _ = writeln!(out, "{text}");
@@ -99,12 +112,13 @@ impl Printer {
     /// Progress and summaries for a person, on stderr; silent with `-q`.
     pub fn info(&self, text: &str) {
         if self.verbosity != Verbosity::Quiet {
-            eprintln!("{text}");
+            eprintln!("{}", escape::visible_lines(text));
         }
     }
 
     /// Warnings, on stderr, even with `-q`; the word `warning` in yellow where colour is allowed.
     pub fn warn(&self, text: &str) {
+        let text = escape::visible_lines(text);
         if self.colours_stderr() {
             eprintln!("\x1b[1;33mwarning\x1b[0m: {text}");
         } else {
@@ -122,6 +136,18 @@ impl Printer {
     pub fn colours_stderr(&self) -> bool {
         self.terminal.stderr.is_some() && colour_allowed()
     }
+}
+
+/// An error for a person, on stderr: `error: TEXT`, control characters made visible. Even with
+/// `-q`; needs no printer, so it also serves before one is made.
+pub fn error(text: impl std::fmt::Display) {
+    eprintln!("error: {}", escape::visible_lines(&text.to_string()));
+}
+
+/// Text already laid out for stderr (a script error with its source line and caret), control
+/// characters made visible.
+pub fn text(text: &str) {
+    eprintln!("{}", escape::visible_lines(text));
 }
 
 /// `NO_COLOR` (no-color.org): set to anything but the empty string, no colour anywhere.

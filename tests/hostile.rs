@@ -87,6 +87,38 @@ fn bad_timeouts_name_the_value_and_the_range_and_write_nothing() {
     }
 }
 
+/// A float that holds a whole number is that many seconds (`30.0`, `1e1`); one with a fraction,
+/// or out of range, is refused naming the value as Rhai shows it, never rounded, and not written.
+#[test]
+fn a_float_timeout_with_no_fraction_is_its_whole_number_and_others_are_named_as_typed() {
+    let org = Org::seed();
+    let id = standard_id(&org);
+    for (value, seconds) in [("30.0", 30), ("1e1", 10)] {
+        let call = format!("update_timeout(\"{id}\", {value}).after");
+        let out = org.dactl(&["eval", &call]);
+        assert_eq!(out.status.code(), Some(0), "{call}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), seconds.to_string(), "{call}");
+        assert_eq!(org.action(&id)["config"]["timeoutSeconds"], seconds);
+    }
+    let writes = org.writes();
+    for (value, named) in [
+        ("30.5", "`30.5`"),
+        ("5000.0", "`5000.0`"),
+        ("0.0", "`0.0`"),
+        ("-2.0", "`-2.0`"),
+    ] {
+        let call = format!("update_timeout(\"{id}\", {value})");
+        let out = org.dactl(&["eval", &call]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(FAILURE), "{call}: {err}");
+        assert!(
+            err.contains(named) && err.contains("1 to 60"),
+            "{call}: {err}"
+        );
+    }
+    assert_eq!(org.writes(), writes, "a refused timeout wrote");
+}
+
 #[test]
 fn bad_ids_are_named_with_a_way_to_find_good_ones() {
     let org = Org::seed();

@@ -25,6 +25,7 @@ mod sandbox;
 mod script;
 mod session;
 mod support;
+mod terminal;
 mod unset;
 mod variants;
 

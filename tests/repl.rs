@@ -305,3 +305,88 @@ fn pty_colour_only_without_no_color() {
     assert!(!coloured(&plain), "colour despite NO_COLOR: {plain:?}");
     assert!(plain.contains("Lookup Data Table"), "{plain}");
 }
+
+/// `dactl repl` fed `input` on a pipe, against `org`, journaling to `journal`.
+fn piped_repl(
+    org: &crate::support::Org,
+    journal: &std::path::Path,
+    input: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = crate::support::dactl_cmd()
+        .args(["--environment", &org.url(), "--rate", "100000"])
+        .args(["--journal", journal.to_str().unwrap(), "repl"])
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "sandbox")
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "sandbox")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// Entries fed on a pipe are a script: the first error ends the session with exit code 1 (the
+/// entries after it never run), as `dactl run` ends at a script's error.
+#[test]
+fn piped_repl_input_stops_at_the_first_error_with_exit_1() {
+    let org = crate::support::Org::seed();
+    let journal = temp_dir("repl-piped").join("journal.jsonl");
+    let out = piped_repl(
+        &org,
+        &journal,
+        "let n = 40;\nthrow \"stop here\";\nprint(\"after the throw\");\n",
+    );
+    let (stdout, stderr) = (crate::support::stdout(&out), crate::support::stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stderr.contains("stop here"), "{stderr}");
+    assert!(!stdout.contains("after the throw"), "{stdout}");
+
+    // Without an error the pipe runs to its end and exits 0.
+    let out = piped_repl(&org, &journal, "let n = 40;\nprint(n + 2);\n");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    assert!(crate::support::stdout(&out).contains("42"));
+}
+
+/// The first entry that writes says where the journal is, once, as `dactl run` ends with it;
+/// entries that write nothing do not.
+#[test]
+fn the_repl_says_where_its_journal_is_when_it_first_writes() {
+    let org = crate::support::Org::seed();
+    let journal = temp_dir("repl-journal").join("journal.jsonl");
+    let pick = "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds != () && a.timeout_seconds != 33)";
+    let input = format!(
+        "let todo = {pick};\nlet first = update_timeout(todo[0], 33);\nprint(\"between\");\nlet second = update_timeout(todo[1], 33);\nfirst.status\n"
+    );
+    let out = piped_repl(&org, &journal, &input);
+    let stderr = crate::support::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(crate::support::stdout(&out).contains("updated"));
+    let said = format!("journal: {}", journal.display());
+    assert_eq!(stderr.matches(&said).count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("journal: ").count(), 1, "{stderr}");
+    // Two writes, said once.
+    let lines = crate::support::lines(&journal);
+    assert_eq!(lines.iter().filter(|l| l["kind"] == "intent").count(), 2);
+
+    // A session that writes nothing names no journal.
+    let out = piped_repl(
+        &org,
+        &temp_dir("repl-no-journal").join("j.jsonl"),
+        "list_actions().len()\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!crate::support::stderr(&out).contains("journal: "));
+}

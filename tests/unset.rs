@@ -352,3 +352,107 @@ fn the_quick_start_still_changes_actions_on_the_sandbox_org() {
     assert!(json["counts"]["updated"].as_u64().unwrap() > 5, "{json}");
     assert!(stdout(&out).contains("left alone"), "{}", stdout(&out));
 }
+
+/// The examples follow the unset rule of `set-timeout --name`: `06-args.rhai` leaves an action
+/// whose timeout is unset (60 s) alone and says so, unless `--arg unset=set`; `01-raise-one.rhai`
+/// picks an action with a timeout set.
+#[test]
+fn the_examples_leave_unset_actions_alone_unless_asked_and_say_so() {
+    let org = seed();
+    let kinds = kinds(&org);
+    let before = org.actions();
+    let unset = standard(&before, &kinds, |t| t.is_none());
+    let args = "examples/06-args.rhai";
+
+    // The only `Order` action of the seed org has no timeout set: reported skipped, not planned.
+    let out = dactl(
+        &org,
+        &[
+            "--json",
+            "--dry-run",
+            "run",
+            args,
+            "--arg",
+            "name=Order",
+            "--arg",
+            "target=45",
+        ],
+    );
+    assert_code(&out, 0);
+    let json = report(&out);
+    let changes = json["changes"].as_array().unwrap();
+    let order: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().contains("Order"))
+        .collect();
+    assert!(!order.is_empty());
+    for change in &order {
+        let id = change["id"].as_str().unwrap();
+        assert!(unset.contains(&id.to_owned()), "{change}");
+        assert_eq!(change["status"], "skipped", "{change}");
+    }
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!(
+            "{} of them have a timeout that is unset (60 s)",
+            order.len()
+        )) && said.contains("--arg unset=set"),
+        "{said}"
+    );
+
+    // Asked for, it is planned.
+    let out = dactl(
+        &org,
+        &[
+            "--json",
+            "--dry-run",
+            "run",
+            args,
+            "--arg",
+            "name=Order",
+            "--arg",
+            "target=45",
+            "--arg",
+            "unset=set",
+        ],
+    );
+    assert_code(&out, 0);
+    let json = report(&out);
+    for change in &order {
+        let planned = change_of(&json, change["id"].as_str().unwrap());
+        assert_eq!(planned["status"], "planned", "{planned}");
+        assert_eq!(planned["after"], 45, "{planned}");
+    }
+    assert!(!stdout(&out).contains("unset (60 s)"), "{}", stdout(&out));
+
+    // Over the whole org (no name), a real run (14 s: function data actions take it too): the
+    // set ones change, no unset one does.
+    let out = dactl(&org, &["run", args, "--arg", "target=14"]);
+    assert_code(&out, 0);
+    let after = org.actions();
+    let moved = changed(&before, &after);
+    assert!(!moved.is_empty());
+    for id in &unset {
+        assert!(!moved.contains(id), "{id} was unset and changed");
+    }
+    let out = dactl(&org, &["run", args, "--arg", "unset=bogus"]);
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("`--arg unset=bogus`"),
+        "{}",
+        stderr(&out)
+    );
+
+    // 01 picks an action with a timeout set, and says its before.
+    let fresh = seed();
+    let start = fresh.actions();
+    let out = dactl(&fresh, &["run", "examples/01-raise-one.rhai"]);
+    assert_code(&out, 0);
+    let moved = changed(&start, &fresh.actions());
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let picked = start.iter().find(|a| a["id"] == moved[0].as_str()).unwrap();
+    assert!(
+        timeout(picked).is_some(),
+        "01 picked an unset action: {picked}"
+    );
+}

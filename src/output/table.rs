@@ -7,8 +7,16 @@
 //! on a terminal, long cells wrap so a row fits its width, and a caller may cap the rows; into a
 //! pipe or a file, every row comes out whole, one line each (a cell with a line break of its
 //! own still takes two lines).
+//!
+//! Cells hold text from the org, so control characters are made visible here, before widths
+//! are measured (`escape`): a name cannot move the cursor or erase the row above. A cell of
+//! `render` is one line (a line break or a tab in it is shown as `\n`, `\t`), so a row cannot
+//! pose as two; a cell of `render_aligned` (the reasons under a report, each with its fix on a
+//! line of its own) keeps its line breaks.
 
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
+
+use super::escape;
 
 /// How a table is laid out where it is printed; `Printer::layout` gives it for stdout or stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,9 +51,28 @@ pub struct Rendered {
     pub hidden: usize,
 }
 
-/// `headers` over `rows`, laid out for `layout`. An empty `headers` draws no header line.
+/// What a cell may hold besides its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cells {
+    /// One line each: line breaks and tabs are shown escaped, as other control characters.
+    OneLine,
+    /// Line breaks of their own (and tabs) are kept; other control characters shown escaped.
+    Lines,
+}
+
+impl Cells {
+    fn show(self, text: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            Cells::OneLine => escape::visible(text),
+            Cells::Lines => escape::visible_lines(text),
+        }
+    }
+}
+
+/// `headers` over `rows`, laid out for `layout`, one line per cell. An empty `headers` draws no
+/// header line.
 pub fn render(headers: &[&str], rows: &[Vec<String>], layout: Layout) -> Rendered {
-    render_aligned(headers, rows, &[], layout)
+    draw(headers, rows, &[], layout, Cells::OneLine)
 }
 
 /// Rows drawn at once into a pipe or a file. comfy-table keeps about 1.5 KB per row while it
@@ -66,14 +93,15 @@ fn table_of(
     align: &[Align],
     layout: Layout,
     widths: &[u16],
+    cells: Cells,
 ) -> Table {
     let mut table = Table::new();
     table.load_style(comfy_table::presets::NOTHING);
     if !headers.is_empty() {
-        table.set_header(headers.iter().copied());
+        table.set_header(headers.iter().map(|h| cells.show(h)));
     }
     for row in rows {
-        table.add_row(row.iter().map(String::as_str));
+        table.add_row(row.iter().map(|cell| cells.show(cell)));
     }
     match layout.width {
         Some(width) => {
@@ -98,12 +126,23 @@ fn table_of(
     table
 }
 
-/// `render`, with the alignment of the first columns given (the others are left-aligned).
+/// `render`, with the alignment of the first columns given (the others are left-aligned), and
+/// cells that may hold line breaks of their own.
 pub fn render_aligned(
     headers: &[&str],
     rows: &[Vec<String>],
     align: &[Align],
     layout: Layout,
+) -> Rendered {
+    draw(headers, rows, align, layout, Cells::Lines)
+}
+
+fn draw(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    align: &[Align],
+    layout: Layout,
+    cells: Cells,
 ) -> Rendered {
     let shown = layout.max_rows.unwrap_or(rows.len()).min(rows.len());
     let hidden = rows.len() - shown;
@@ -116,7 +155,7 @@ pub fn render_aligned(
     let rows = &rows[..shown];
     // On a terminal, wrapping weighs every row against the others: drawn whole (and capped).
     if layout.width.is_some() || rows.len() <= SLICE_ROWS {
-        let text = table_of(headers, rows, align, layout, &[]).trim_fmt();
+        let text = table_of(headers, rows, align, layout, &[], cells).trim_fmt();
         return Rendered { text, hidden };
     }
     let slices = || rows.chunks(SLICE_ROWS).enumerate();
@@ -124,7 +163,7 @@ pub fn render_aligned(
     let header = |index: usize| if index == 0 { headers } else { &[] };
     let mut widths: Vec<u16> = Vec::new();
     for (index, slice) in slices() {
-        let table = table_of(header(index), slice, align, layout, &[]);
+        let table = table_of(header(index), slice, align, layout, &[], cells);
         for (column, width) in table.column_max_content_widths().into_iter().enumerate() {
             match widths.get_mut(column) {
                 Some(max) => *max = (*max).max(width),
@@ -133,7 +172,9 @@ pub fn render_aligned(
         }
     }
     let text: Vec<String> = slices()
-        .map(|(index, slice)| table_of(header(index), slice, align, layout, &widths).trim_fmt())
+        .map(|(index, slice)| {
+            table_of(header(index), slice, align, layout, &widths, cells).trim_fmt()
+        })
         .collect();
     Rendered {
         text: text.join("\n"),
@@ -228,12 +269,39 @@ mod tests {
                 (&["a", "b", "c", "d"][..], &[Align::Left, Align::Right][..]),
                 (&[][..], &[][..]),
             ] {
-                let whole = table_of(headers, &data, align, Layout::default(), &[]).trim_fmt();
+                let whole = table_of(headers, &data, align, Layout::default(), &[], Cells::Lines)
+                    .trim_fmt();
                 let sliced = render_aligned(headers, &data, align, Layout::default());
                 assert_eq!(sliced.text, whole, "{count} rows, headers {headers:?}");
                 assert_eq!(sliced.hidden, 0);
             }
         }
+    }
+
+    /// A cell's control characters are shown, and measured, as their escapes: the columns after
+    /// a name with an escape sequence still line up, and a line break in a one-line cell does
+    /// not start a row of its own.
+    #[test]
+    fn control_characters_in_cells_are_shown_and_measured_escaped() {
+        let table = render(
+            &["id", "name", "timeout"],
+            &rows(&[["a1", "S\x1b[1A\x1b[2K", "5"], ["b2", "two\nlines", "7"]]),
+            Layout::default(),
+        );
+        assert_eq!(
+            table.text,
+            "id  name         timeout\na1  S\\e[1A\\e[2K  5\nb2  two\\nlines   7"
+        );
+        let reasons = render_aligned(
+            &[],
+            &rows(&[["(1)", "1", "refused\x07\nfix: add the role"]]),
+            &[Align::Left, Align::Right],
+            Layout::default(),
+        );
+        assert_eq!(
+            reasons.text,
+            "(1)  1  refused\\u{7}\n        fix: add the role"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod core;
 pub mod editor;
 pub mod input;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use rustyline::Editor;
@@ -29,9 +30,13 @@ pub fn history_path() -> Option<PathBuf> {
 }
 
 /// `dactl repl`: runs until `:quit` or Ctrl-D and returns the exit code (0, or 1 when the
-/// terminal could not be used).
+/// terminal could not be used). Input that is not a terminal (a pipe, a file) is a script fed
+/// line by line: it stops at the first error, with exit code 1, as `dactl run` does. The first
+/// entry that writes says where the journal is (`journal: PATH`), once.
 pub fn run(host: Host) -> u8 {
     let printer = host.printer().clone();
+    let piped = !std::io::stdin().is_terminal();
+    let mut journal_told = false;
     let flag = host.interrupt_flag();
     let mut core = ReplCore::new(host);
     let config = Config::builder()
@@ -44,7 +49,7 @@ pub fn run(host: Host) -> u8 {
     let mut editor = match editor {
         Ok(editor) => editor,
         Err(e) => {
-            eprintln!("error: cannot start the line editor: {e}.");
+            crate::output::error(format!("cannot start the line editor: {e}."));
             return 1;
         }
     };
@@ -84,8 +89,17 @@ pub fn run(host: Host) -> u8 {
                 if !reply.output.is_empty() {
                     printer.data(reply.output.trim_end());
                 }
+                if !journal_told
+                    && let Some(path) = core.host().with_session(|s| s.journal_path()).flatten()
+                {
+                    printer.info(&format!("journal: {}", path.display()));
+                    journal_told = true;
+                }
                 if !reply.error.is_empty() {
-                    eprintln!("{}", reply.error);
+                    crate::output::text(&reply.error);
+                    if piped {
+                        return 1;
+                    }
                 }
                 if reply.quit {
                     break;
@@ -94,7 +108,7 @@ pub fn run(host: Host) -> u8 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("error: cannot read from the terminal: {e}.");
+                crate::output::error(format!("cannot read from the terminal: {e}."));
                 return 1;
             }
         }

@@ -61,20 +61,35 @@ pub fn auth_info(info: &AuthInfo) -> Dynamic {
 }
 
 /// A timeout argument: an integer is seconds, a string may carry a unit (`"30s"`, `"45000ms"`,
-/// `"1m"`). Never rounded or clamped: anything else is a thrown error with the parser's message.
+/// `"1m"`), a float with no fraction is the whole number it holds (`30.0`, `1e1`). Never rounded
+/// or clamped: anything else is a thrown error with the parser's message, naming the value in
+/// Rhai's notation (`30.5`, `30.0`: as typed, where Rhai keeps it).
 pub fn timeout(value: &Dynamic) -> R<Timeout> {
     let parsed = if let Ok(seconds) = value.as_int() {
         Timeout::from_seconds(seconds)
     } else if value.is_string() {
         Timeout::parse(&value.clone().into_string().unwrap_or_default())
     } else if let Ok(f) = value.as_float() {
-        return throw(
-            "invalid.timeout",
-            format!(
-                "The timeout `{f}` is not a whole number of seconds. Timeouts are whole seconds from 1 to 60, \
-                 e.g. `30` or `\"30s\"`."
-            ),
-        );
+        // Rhai shows a float with its point (`30.0`), where Rust would write `30`.
+        let typed = value.to_string();
+        if !f.is_finite() || f.fract() != 0.0 {
+            return throw(
+                "invalid.timeout",
+                format!(
+                    "The timeout `{typed}` is not a whole number of seconds. Timeouts are whole \
+                     seconds from 1 to 60 and are never rounded, e.g. `30` or `\"30s\"`."
+                ),
+            );
+        }
+        // Whole: the range check names anything past 60 (held within i64 first).
+        let seconds = f.clamp(-1e15, 1e15) as i64;
+        // The range messages name the number; they name it as typed.
+        Timeout::from_seconds(seconds).map_err(|mut e| {
+            e.message = e
+                .message
+                .replacen(&format!("`{seconds}`"), &format!("`{typed}`"), 1);
+            e
+        })
     } else {
         return throw(
             "invalid.timeout",

@@ -557,7 +557,7 @@ pub fn eval(host: &mut Host, source: &str) -> u8 {
     match host.eval_named("<eval>", source) {
         Ok(value) => {
             if host.printer().json {
-                host.printer().data(&render::json(&value));
+                host.printer().json(&render::json(&value));
             } else if value.is_string() {
                 // Bare, so that `$(dactl eval ...)` in a shell gets the text itself.
                 host.printer().data(&value.to_string());
@@ -592,13 +592,13 @@ pub fn check(paths: &[PathBuf], modules: ModulePaths, printer: &Printer) -> u8 {
             Ok(()) => printer.info(&format!("ok: {}", path.display())),
             Err(e) => {
                 failed += 1;
-                eprintln!("{}", e.rendered);
+                crate::output::text(&e.rendered);
             }
         }
     }
     if failed > 0 {
         let plural = if failed == 1 { "script" } else { "scripts" };
-        eprintln!("error: {failed} {plural} failed the check.");
+        crate::output::error(format!("{failed} {plural} failed the check."));
         EXIT_FAILURE
     } else {
         EXIT_SUCCESS
@@ -606,7 +606,7 @@ pub fn check(paths: &[PathBuf], modules: ModulePaths, printer: &Printer) -> u8 {
 }
 
 fn fail(error: &ScriptError) -> u8 {
-    eprintln!("{}", error.rendered);
+    crate::output::text(&error.rendered);
     if error.interrupted {
         EXIT_INTERRUPTED
     } else {
