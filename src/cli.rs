@@ -475,6 +475,10 @@ pub struct SandboxArgs {
     /// platform that changes more than asked: what a canary write must catch).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub corrupt_writes: u32,
+    /// After each of the first N pages of an actions listing, the action last by name is renamed
+    /// to sort first (another admin editing while dactl lists: every later page shifts by one).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub renames_during_listing: u32,
     /// Keep every API request and its answer, bodies included, for `GET /sandbox/exchanges`.
     #[arg(long)]
     pub record_exchanges: bool,
@@ -546,6 +550,7 @@ impl SandboxArgs {
             read_only_clients: self.read_only_client,
             token_rate_limit: self.token_rate_limit,
             corrupt_writes: self.corrupt_writes,
+            renames_during_listing: self.renames_during_listing,
             record_exchanges: self.record_exchanges,
             variants: chosen,
             ..defaults

@@ -432,3 +432,110 @@ fn a_journal_written_by_release_0_1_0_still_undoes() {
         assert_eq!(pick(&after, id), pick(&before, id), "{id}");
     }
 }
+
+/// A sandbox of `actions` actions whose listings shift under renames: after each of the first
+/// `renames` listing pages another admin renames the last action by name to sort first.
+fn renamed_while_listed(actions: usize, renames: u32, paging: &str) -> Org {
+    let mut variants = dactl::sandbox::Variants::default();
+    variants.set("paging", paging).unwrap();
+    Org::start(SandboxOptions {
+        actions: Some(actions),
+        renames_during_listing: renames,
+        variants,
+        ..SandboxOptions::default()
+    })
+}
+
+#[test]
+fn a_listing_read_while_another_admin_renames_never_takes_an_action_twice_nor_misses_one() {
+    for paging in ["page-count", "next-uri"] {
+        // 300 actions are three pages; four renames shift the first reading (three pages) and
+        // the first page of the second, so only a third reading is still.
+        let org = renamed_while_listed(300, 4, paging);
+        let before = org.actions();
+        let dir = temp_dir("renamed-listing");
+        let out = dactl(
+            &org,
+            &[
+                "--json",
+                "--journal",
+                path(&dir.join("run.jsonl")),
+                "run",
+                "scripts/raise-timeouts.rhai",
+                "--arg",
+                "target=45",
+            ],
+        );
+        assert_code(&out, 0);
+        let changes = report(&out)["changes"].as_array().unwrap().clone();
+        let mut ids: Vec<&str> = changes.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        let listed = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            listed,
+            "{paging}: an action came twice in the report"
+        );
+
+        let after = org.actions();
+        let renamed: Vec<String> = after
+            .iter()
+            .filter(|a| {
+                a["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("0 renamed meanwhile")
+            })
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(renamed.len(), 4, "{paging}: the sandbox renamed as asked");
+        let kinds = crate::support::kinds(&org);
+        let targets = crate::support::eligible(&before, &kinds, 45, false);
+        assert!(targets.len() > 100, "{paging}: {} targets", targets.len());
+        // Every eligible action was raised (a missed one keeps its old timeout), and nothing
+        // else changed but the renames: a renamed action dactl did not change differs only in
+        // its name and version (+1), and is compared as it was before.
+        let after: Vec<Value> = after
+            .into_iter()
+            .map(|mut a| {
+                let id = a["id"].as_str().unwrap().to_owned();
+                if renamed.contains(&id) && !targets.contains(&id) {
+                    let old = before.iter().find(|b| b["id"] == id).unwrap();
+                    assert_eq!(a["version"], old["version"].as_i64().unwrap() + 1, "{id}");
+                    a["name"] = old["name"].clone();
+                    a["version"] = old["version"].clone();
+                }
+                a
+            })
+            .collect();
+        crate::support::assert_only_intended(&before, &after, &targets, 45, &renamed);
+    }
+}
+
+#[test]
+fn a_listing_that_keeps_shifting_stops_the_run_before_any_write_and_says_how_many_it_may_miss() {
+    for paging in ["page-count", "next-uri"] {
+        let org = renamed_while_listed(250, 1_000, paging);
+        let dir = temp_dir("shifting-listing");
+        let out = dactl(
+            &org,
+            &[
+                "--journal",
+                path(&dir.join("run.jsonl")),
+                "run",
+                "scripts/raise-timeouts.rhai",
+                "--arg",
+                "target=45",
+            ],
+        );
+        assert_code(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.contains("kept changing while dactl read it")
+                && err.contains("may have missed up to"),
+            "{paging}: {err}"
+        );
+        assert_eq!(org.writes(), 0, "{paging}: {err}");
+    }
+}

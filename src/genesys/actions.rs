@@ -7,6 +7,8 @@
 //! nothing and sends nothing: on the wire, no ids is no filter, which would be every action.
 //! The drafts listing (`.../actions/drafts`) takes the same filters and is paged the same way.
 
+use std::collections::HashMap;
+
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -21,6 +23,103 @@ use crate::genesys::models::*;
 pub const PAGE_SIZE: u32 = 100;
 /// Most ids one `ids=` filter may carry.
 pub const IDS_PER_REQUEST: usize = 50;
+
+/// Readings of a listing before it is refused as changing too fast to trust (see
+/// [`Client::list_pages`]). A quiet org needs one; an admin renaming now and then, two.
+pub const LISTING_PASSES: usize = 3;
+
+/// What a listing's entities have: an id that stays put when the entity is renamed.
+pub trait Listed {
+    fn listed_id(&self) -> &str;
+}
+
+impl Listed for Action {
+    fn listed_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Listed for CompactAction {
+    fn listed_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Listed for Integration {
+    fn listed_id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// One reading of a paged listing, each id once, and what tells whether it can be trusted.
+struct Pass<T> {
+    entities: Vec<T>,
+    /// Where each id sits in `entities`.
+    index: HashMap<String, usize>,
+    /// Sightings of an id already seen.
+    twice: usize,
+    /// The first page's `total`.
+    total: Option<u64>,
+    /// A later page's `total` differed from the first's: entities came or went meanwhile.
+    total_moved: bool,
+}
+
+impl<T: Listed> Pass<T> {
+    fn new(total: Option<u64>) -> Pass<T> {
+        Pass {
+            entities: Vec::new(),
+            index: HashMap::new(),
+            twice: 0,
+            total,
+            total_moved: false,
+        }
+    }
+
+    fn reserve(&mut self, total: usize) {
+        self.entities.reserve(total);
+        self.index.reserve(total);
+    }
+
+    fn add(&mut self, listing: EntityListing<T>) {
+        if listing.total.is_some() && listing.total != self.total {
+            self.total_moved = true;
+        }
+        for entity in listing.entities {
+            match self.index.get(entity.listed_id()) {
+                Some(&at) => {
+                    self.twice += 1;
+                    self.entities[at] = entity;
+                }
+                None => {
+                    self.index
+                        .insert(entity.listed_id().to_owned(), self.entities.len());
+                    self.entities.push(entity);
+                }
+            }
+        }
+    }
+
+    /// Nothing moved between pages: no id twice, as many as the total said, the same total.
+    fn settled(&self) -> bool {
+        self.still()
+            && self
+                .total
+                .is_none_or(|total| total == self.entities.len() as u64)
+    }
+
+    /// No id twice and the same total on every page: nothing shifted while this pass was read.
+    fn still(&self) -> bool {
+        self.twice == 0 && !self.total_moved
+    }
+
+    /// A still pass with exactly the ids of the one before: settled too, whatever `total`
+    /// says (a platform whose `total` counted what it does not list is not refused for ever).
+    fn repeats(&self, before: &Pass<T>) -> bool {
+        self.still()
+            && self.index.len() == before.index.len()
+            && self.index.keys().all(|id| before.index.contains_key(id))
+    }
+}
 
 const ACTIONS: [&str; 4] = ["api", "v2", "integrations", "actions"];
 const DRAFTS: [&str; 5] = ["api", "v2", "integrations", "actions", "drafts"];
@@ -92,7 +191,7 @@ impl Client {
     }
 
     /// A filtered listing of actions (or drafts), every page.
-    async fn list_filtered<T: DeserializeOwned>(
+    async fn list_filtered<T: DeserializeOwned + Listed>(
         &self,
         path: &[&str],
         query: &ActionQuery,
@@ -120,14 +219,49 @@ impl Client {
         Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
     }
 
-    /// Every entity of a paged listing: page 1 first, then the others concurrently, in order,
-    /// each page's entities moved into the result as it arrives (at most as many pages held at
-    /// once as requests may be in flight, so memory grows with the listing, not with them).
-    pub(crate) async fn list_pages<T: DeserializeOwned>(
+    /// Every entity of a paged listing, each once. A listing is paged by position, so an
+    /// entity that moves in the sort order while the pages are read (another admin renames an
+    /// action) shifts the others across page boundaries: one comes twice and one never. A pass
+    /// that saw an id twice, or fewer entities than its `total`, or a `total` that changed, is
+    /// read again, up to [`LISTING_PASSES`] times; then the listing is refused rather than
+    /// acted on ([`Error::ListingUnsettled`]).
+    pub(crate) async fn list_pages<T: DeserializeOwned + Listed>(
         &self,
         path: &[&str],
         params: &[(&'static str, String)],
     ) -> Result<Vec<T>, Error> {
+        let mut previous: Option<Pass<T>> = None;
+        let mut pass = self.list_pass(path, params).await?;
+        for _ in 1..LISTING_PASSES {
+            if pass.settled() || previous.as_ref().is_some_and(|p| pass.repeats(p)) {
+                break;
+            }
+            previous = Some(std::mem::replace(
+                &mut pass,
+                self.list_pass(path, params).await?,
+            ));
+        }
+        if pass.settled() || previous.as_ref().is_some_and(|p| pass.repeats(p)) {
+            return Ok(pass.entities);
+        }
+        Err(Error::ListingUnsettled {
+            path: format!("/{}", path.join("/")),
+            passes: LISTING_PASSES,
+            seen: pass.entities.len(),
+            twice: pass.twice,
+            total: pass.total,
+        })
+    }
+
+    /// One reading of a paged listing: page 1 first, then the others concurrently, in order,
+    /// each page's entities moved into the result as it arrives (at most as many pages held at
+    /// once as requests may be in flight, so memory grows with the listing, not with them). An
+    /// id seen again replaces its first sighting, in place.
+    async fn list_pass<T: DeserializeOwned + Listed>(
+        &self,
+        path: &[&str],
+        params: &[(&'static str, String)],
+    ) -> Result<Pass<T>, Error> {
         let page = |number: u32| {
             let mut call = Call::new(Method::GET, path.to_vec())
                 .query("pageSize", PAGE_SIZE)
@@ -142,7 +276,7 @@ impl Client {
             let size = u64::from(first.page_size.unwrap_or(PAGE_SIZE).max(1));
             first.total.map(|total| total.div_ceil(size))
         });
-        let mut entities = first.entities;
+        let mut pass = Pass::new(first.total);
         match page_count {
             Some(count) => {
                 let count = u32::try_from(count).unwrap_or(u32::MAX);
@@ -151,20 +285,18 @@ impl Client {
                     .total
                     .unwrap_or(0)
                     .min(u64::from(count) * u64::from(PAGE_SIZE));
-                entities.reserve(
-                    usize::try_from(total)
-                        .unwrap_or(0)
-                        .saturating_sub(entities.len()),
-                );
+                pass.reserve(usize::try_from(total).unwrap_or(0));
+                pass.add(first);
                 let mut pages = futures::stream::iter((2..=count).map(page))
                     .buffered(self.options().concurrency.max(1));
                 while let Some(listing) = pages.try_next().await? {
-                    entities.extend(listing.entities);
+                    pass.add(listing);
                 }
             }
             // No count given: follow `nextUri` one page at a time.
             None => {
-                let mut next = first.next_uri;
+                let mut next = first.next_uri.clone();
+                pass.add(first);
                 let mut number = 1;
                 while next.is_some() {
                     number += 1;
@@ -172,12 +304,12 @@ impl Client {
                     if listing.entities.is_empty() {
                         break;
                     }
-                    entities.extend(listing.entities);
-                    next = listing.next_uri;
+                    next = listing.next_uri.clone();
+                    pass.add(listing);
                 }
             }
         }
-        Ok(entities)
+        Ok(pass)
     }
 
     /// `GET .../actions/{id}`; `config` is present only with `include_config`.
@@ -283,5 +415,70 @@ impl Client {
     ) -> Result<FunctionConfig, Error> {
         let call = Call::new(Method::PUT, action_path(id, &["draft", "function"])).json(body)?;
         self.send_json(call.action(id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(ids: &[&str], total: Option<u64>) -> EntityListing<Integration> {
+        EntityListing {
+            entities: ids
+                .iter()
+                .map(|id| Integration {
+                    id: (*id).to_owned(),
+                    name: None,
+                    integration_type: None,
+                    extra: Default::default(),
+                })
+                .collect(),
+            page_size: None,
+            page_number: None,
+            total,
+            page_count: None,
+            first_uri: None,
+            next_uri: None,
+            previous_uri: None,
+            last_uri: None,
+            self_uri: None,
+        }
+    }
+
+    fn pass(pages: &[(&[&str], Option<u64>)]) -> Pass<Integration> {
+        let mut pass = Pass::new(pages[0].1);
+        for (ids, total) in pages {
+            pass.add(page(ids, *total));
+        }
+        pass
+    }
+
+    #[test]
+    fn a_pass_keeps_each_id_once_and_is_unsettled_when_one_came_twice() {
+        // "c" moved to the front after page 1: "b" shifted onto page 2, "c" was never seen.
+        let shifted = pass(&[(&["a", "b"], Some(4)), (&["b", "d"], Some(4))]);
+        let ids: Vec<&str> = shifted.entities.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "d"]);
+        assert_eq!(shifted.twice, 1);
+        assert!(!shifted.settled());
+        assert!(pass(&[(&["a", "b"], Some(4)), (&["c", "d"], Some(4))]).settled());
+    }
+
+    #[test]
+    fn a_pass_short_of_its_total_or_whose_total_moved_is_unsettled() {
+        assert!(!pass(&[(&["a", "b"], Some(5)), (&["c", "d"], Some(5))]).settled());
+        assert!(!pass(&[(&["a", "b"], Some(4)), (&["c", "d"], Some(5))]).settled());
+        // Without a total (nextUri paging) only an id seen twice tells.
+        assert!(pass(&[(&["a", "b"], None), (&["c"], None)]).settled());
+    }
+
+    #[test]
+    fn a_still_pass_that_repeats_the_one_before_is_trusted_whatever_the_total_says() {
+        let first = pass(&[(&["a", "b"], Some(9)), (&["c"], Some(9))]);
+        let again = pass(&[(&["a", "b"], Some(9)), (&["c"], Some(9))]);
+        let other = pass(&[(&["a", "b"], Some(9)), (&["d"], Some(9))]);
+        assert!(!again.settled());
+        assert!(again.repeats(&first));
+        assert!(!other.repeats(&first));
     }
 }

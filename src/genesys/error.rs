@@ -64,6 +64,28 @@ pub enum Error {
         timed_out: bool,
         connect: bool,
     },
+    /// A listing kept shifting while its pages were read, in every pass (see
+    /// `Client::list_pages`): acting on it could skip actions or take one twice.
+    #[error(
+        "The listing {path} kept changing while dactl read it ({passes} tries; the last saw {} \
+         listed twice{}), so it may have missed up to {} of them. Entities moving in the sort \
+         order between pages (another admin renaming, creating or deleting actions) do this. \
+         dactl did not act on the listing; run again once the edits are done.",
+        plural(*twice, "entity", "entities"),
+        total.map(|t| format!(" and {seen} where the platform said {t}")).unwrap_or_default(),
+        missed(*seen, *twice, *total)
+    )]
+    ListingUnsettled {
+        /// e.g. `/api/v2/integrations/actions`
+        path: String,
+        passes: usize,
+        /// Distinct entities the last pass saw.
+        seen: usize,
+        /// Entities the last pass saw a second time.
+        twice: usize,
+        /// The `total` the last pass's first page gave, when the listing gives one.
+        total: Option<u64>,
+    },
     /// A 2xx body that did not match the model; `path` is the JSON path.
     #[error(
         "Genesys Cloud sent a response dactl could not read: at JSON path `{path}`: {message}. This is \
@@ -78,7 +100,7 @@ impl Error {
         match self {
             Error::Api { status, .. } | Error::Auth { status, .. } => Some(*status),
             Error::RetryAfterTooLong { .. } => Some(429),
-            Error::Transport { .. } | Error::Decode { .. } => None,
+            Error::Transport { .. } | Error::Decode { .. } | Error::ListingUnsettled { .. } => None,
         }
     }
 
@@ -294,6 +316,17 @@ fn auth_message(
              if this persists."
         )
     }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// How many a shifting listing may have missed: one per entity seen twice (each shift across a
+/// page boundary shows one twice and hides another), or the shortfall against the total.
+fn missed(seen: usize, twice: usize, total: Option<u64>) -> u64 {
+    let short = total.map_or(0, |t| t.saturating_sub(seen as u64));
+    short.max(twice as u64)
 }
 
 #[cfg(test)]

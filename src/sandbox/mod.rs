@@ -29,6 +29,9 @@
 //!   counted either. `latency_ms` delays `/api/v2` and `/oauth/token`, not `/sandbox/...`.
 //! - `corrupt_writes` stands for a platform that changes more than it was asked to: the first N
 //!   action PATCHes also replace a template with the platform's default text.
+//! - `renames_during_listing` stands for another admin renaming actions while a listing is read:
+//!   after each of the first N listing pages served (no `ids=`), the action last by name is
+//!   renamed to sort first, shifting every later page by one.
 //! - `/sandbox/stats` counts every `/api/v2` and `/oauth/token` request, faulted ones included;
 //!   status 0 means the connection was dropped without an answer. `/sandbox/...` is not counted.
 //!   Per token (keyed by a hash, never the token) it counts admitted and throttled requests;
@@ -109,6 +112,10 @@ pub struct SandboxOptions {
     /// The first N action PATCHes also replace a template with the platform's default text (the
     /// request template, or the success template when the request one is already the default).
     pub corrupt_writes: u32,
+    /// After each of the first N pages of an actions listing without `ids=`, another admin
+    /// renames the action that sorts last by name so that it sorts first (its version goes up,
+    /// as with any edit): every later page of that listing shifts by one.
+    pub renames_during_listing: u32,
     /// Keep every `/api/v2` and `/oauth/token` exchange (method, route template, query, both
     /// bodies and content types, status) for `GET /sandbox/exchanges`. Off by default: bodies are
     /// then never buffered.
@@ -133,6 +140,7 @@ impl Default for SandboxOptions {
             only_write_faults: false,
             variants: Variants::default(),
             corrupt_writes: 0,
+            renames_during_listing: 0,
             record_exchanges: false,
         }
     }
@@ -155,6 +163,7 @@ impl Sandbox {
             Some(n) => seed::generated_org(n, options.seed),
         };
         let corrupt_writes = options.corrupt_writes;
+        let renames_during_listing = options.renames_during_listing;
         let state = State {
             rng: fastrand::Rng::with_seed(options.seed ^ 0x9e37_79b9_7f4a_7c15),
             options,
@@ -170,6 +179,7 @@ impl Sandbox {
             peak_in_flight: 0,
             listings_by_ids: 0,
             corrupt_writes_left: corrupt_writes,
+            renames_left: renames_during_listing,
             exchanges: Vec::new(),
         };
         let router = routes::router(Shared(Arc::new(Mutex::new(state))));

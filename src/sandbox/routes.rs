@@ -545,7 +545,7 @@ async fn list_actions(
 ) -> ApiResult<Json<EntityListing<Action>>> {
     let query = Query::parse(raw);
     let filter = ActionFilter::parse(&caller.ctx, &query)?;
-    let org = shared.lock();
+    let mut org = shared.lock();
     let variants = org.options.variants;
     let rows = org.actions.values().map(|a| Row {
         action: a,
@@ -554,16 +554,29 @@ async fn list_actions(
         secure: a.secure,
         draft: (),
     });
-    Ok(Json(filter.page(
-        ACTIONS,
-        &query,
-        rows,
-        variants.paging,
-        |row| {
-            row.action
-                .to_api(filter.include_config, false, variants.templates)
-        },
-    )))
+    let page = filter.page(ACTIONS, &query, rows, variants.paging, |row| {
+        row.action
+            .to_api(filter.include_config, false, variants.templates)
+    });
+    if filter.ids.is_none() && org.renames_left > 0 {
+        org.renames_left -= 1;
+        rename_last_first(&mut org);
+    }
+    Ok(Json(page))
+}
+
+/// Another admin's edit (`SandboxOptions::renames_during_listing`): the action that sorts last
+/// by name is renamed to sort first.
+fn rename_last_first(org: &mut Org) {
+    let last = org
+        .actions
+        .values_mut()
+        .filter(|a| !a.custom_auth)
+        .max_by_key(|a| (a.name.to_lowercase(), a.id.clone()));
+    if let Some(action) = last {
+        action.name.insert_str(0, "0 renamed meanwhile: ");
+        action.version += 1;
+    }
 }
 
 /// `GET .../actions/drafts`: every action that has a draft, in the draft's API shape (its own

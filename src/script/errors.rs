@@ -112,6 +112,13 @@ impl ErrorMap {
                 retryable,
                 ..ErrorMap::default()
             },
+            Error::ListingUnsettled { .. } => ErrorMap {
+                status,
+                code: "listing.unsettled".into(),
+                message: error.to_string(),
+                retryable,
+                ..ErrorMap::default()
+            },
             Error::Decode { path, message } => ErrorMap {
                 status,
                 code: "decode".into(),
