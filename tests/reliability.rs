@@ -102,7 +102,15 @@ fn slow_faults_and_dropped_connections_never_double_apply_or_fail() {
         assert!(targets.len() >= 20, "{}", targets.len());
         let before = org.actions();
         let out = org.dactl(&["--rate", "100000", "eval", &raise(&targets, 33)]);
-        assert_eq!(out.status.code(), Some(0), "seed {seed}: {}", stderr(&out));
+        // A request meets at most 3 injected faults in a row and is tried up to 6 times: every
+        // change gets through, whatever order the concurrent requests draw their faults in.
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "seed {seed}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
         assert!(!stdout(&out).contains("failed"), "{}", stdout(&out));
         assert_only_intended(&before, &org.actions(), &targets, 33, &[]);
         let faults = sum(&org, |_, _, s| matches!(s, 0 | 429 | 503));
@@ -168,7 +176,13 @@ fn slow_a_rate_limit_storm_raises_every_action_and_the_client_backs_off() {
         "eval",
         &raise(&targets, 41),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(!stdout(&out).contains("failed"), "{}", stdout(&out));
     assert_only_intended(&before, &org.actions(), &targets, 41, &[]);
 

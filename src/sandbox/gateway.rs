@@ -26,6 +26,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::error::ApiError;
+
+/// Most injected faults one request meets in a row while `fault_rate` is below 1.
+pub const FAULT_STREAK: u32 = 3;
 use super::state::{Shared, uuid_like};
 
 /// The request's correlation id, sent as `ININ-Correlation-Id` and as `contextId` of error bodies.
@@ -114,14 +117,28 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         let rate = state.options.fault_rate;
         let only_throttle = state.options.only_throttle_faults;
         let eligible = api && (write || !state.options.only_write_faults);
-        let fault =
-            (eligible && rate > 0.0 && state.rng.f64() < rate).then(|| match state.rng.u32(0..3) {
-                _ if only_throttle => Fault::Throttle,
-                0 => Fault::Throttle,
-                1 => Fault::Unavailable,
-                _ if write && state.rng.bool() => Fault::DropAfter,
-                _ => Fault::DropBefore,
-            });
+        let mut drawn = eligible && rate > 0.0 && state.rng.f64() < rate;
+        // Below 1.0 faults are transient: the same request meets at most `FAULT_STREAK` in a
+        // row, so a client that retries more often than that always gets through.
+        if eligible && rate < 1.0 {
+            let key = format!("{method} {path}?{}", request.uri().query().unwrap_or(""));
+            let streak = state.fault_streaks.entry(key.clone()).or_default();
+            if drawn && *streak >= FAULT_STREAK {
+                drawn = false;
+            }
+            if drawn {
+                *streak += 1;
+            } else {
+                state.fault_streaks.remove(&key);
+            }
+        }
+        let fault = drawn.then(|| match state.rng.u32(0..3) {
+            _ if only_throttle => Fault::Throttle,
+            0 => Fault::Throttle,
+            1 => Fault::Unavailable,
+            _ if write && state.rng.bool() => Fault::DropAfter,
+            _ => Fault::DropBefore,
+        });
         let retry_after = state.options.retry_after_secs;
         (ctx, state.options.latency_ms, fault, retry_after, recording)
     };

@@ -27,6 +27,9 @@
 //! - Faults are decided before authentication (they stand for the gateway in front of the
 //!   platform) and do not count against the rate limit; requests over the rate limit are not
 //!   counted either. `latency_ms` delays `/api/v2` and `/oauth/token`, not `/sandbox/...`.
+//! - A `fault_rate` below 1 stands for transient trouble: one request (method, path and query)
+//!   meets at most `gateway::FAULT_STREAK` (3) faults in a row, then gets through (dactl tries a
+//!   request up to 6 times). A rate of 1 is an outage: every request is faulted.
 //! - `corrupt_writes` stands for a platform that changes more than it was asked to: the first N
 //!   action PATCHes also replace a template with the platform's default text.
 //! - `renames_during_listing` stands for another admin renaming actions while a listing is read:
@@ -179,6 +182,7 @@ impl Sandbox {
             peak_in_flight: 0,
             listings_by_ids: 0,
             corrupt_writes_left: corrupt_writes,
+            fault_streaks: HashMap::new(),
             renames_left: renames_during_listing,
             exchanges: Vec::new(),
         };

@@ -415,6 +415,8 @@ pub struct State {
     pub listings_by_ids: u64,
     /// Action PATCHes still to be corrupted (`SandboxOptions::corrupt_writes`).
     pub corrupt_writes_left: u32,
+    /// Faults in a row per request (method, path and query), while `fault_rate` is below 1.
+    pub fault_streaks: HashMap<String, u32>,
     /// Listing pages still to be followed by a rename (`SandboxOptions::renames_during_listing`).
     pub renames_left: u32,
     /// Every exchange, in the order answered, when `SandboxOptions::record_exchanges` is on.
