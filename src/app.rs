@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::change::plan::Plan;
 use crate::change::report::{ChangeReport, Context, Format, Report, shell_word};
 use crate::change::undo::read_journal;
-use crate::change::{ActionInfo, Change, Status, Timeout};
+use crate::change::{ActionInfo, Change, Filter, Timeout, split_unset, unset_reason};
 use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
@@ -463,7 +463,13 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
             with_session(global, printer, |session| {
                 bulk(global, session, None, |s| match (&category, &name) {
                     (None, None) => set_by_ids(s, &values, timeout),
-                    _ => set_by_filter(s, category.clone(), name.clone(), timeout, include_unset),
+                    _ => {
+                        let filter = Filter {
+                            category: category.clone(),
+                            name: name.clone(),
+                        };
+                        set_by_filter(s, &filter, timeout, include_unset)
+                    }
                 })
             })
         }
@@ -473,81 +479,30 @@ fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8
 /// `actions set-timeout ID... TIMEOUT`: the actions named, custom authentication actions
 /// included (they are reported as skipped, with the reason); an id that names no action fails.
 fn set_by_ids(s: &Session, ids: &[String], timeout: Timeout) -> Result<Vec<Change>, BulkError> {
-    let mut targets = Vec::new();
-    let mut missing = Vec::new();
-    for chunk in ids.chunks(crate::change::verify::VERIFY_BATCH) {
-        let query = ActionQuery {
-            ids: Some(chunk.to_vec()),
-            include_auth_actions: true,
-            include_config: true,
-            ..ActionQuery::default()
-        };
-        let found = s.list_actions(&query)?;
-        missing.extend(
-            chunk
-                .iter()
-                .filter(|id| !found.iter().any(|f| &f.action.id == *id))
-                .map(|id| Change {
-                    id: id.clone(),
-                    name: None,
-                    category: None,
-                    kind: crate::change::Kind::Standard,
-                    before: None,
-                    after: None,
-                    status: Status::Failed,
-                    reason: Some(format!("There is no action with id `{id}`.")),
-                }),
-        );
-        targets.extend(found);
-    }
+    let resolved = s.resolve(ids, true)?;
+    let mut changes = resolved.missing_changes();
     let mut decide = |_: &ActionInfo| Ok(Some(timeout));
-    missing.extend(s.update_timeouts(targets, &mut decide));
-    Ok(missing)
+    changes.extend(s.update_timeouts(resolved.found, &mut decide));
+    Ok(changes)
 }
 
 /// `actions set-timeout --category C / --name N TIMEOUT`. A filter that matches no action is an
-/// error that names it: the command was meant to change something, and did not. Standard actions
-/// with no timeout set are unknown state (the platform's default is not documented and may be
-/// the maximum): left alone and reported as skipped, unless `include_unset`.
+/// error that names it. Standard actions with no timeout set are left alone and reported as
+/// skipped, unless `include_unset`.
 fn set_by_filter(
     s: &Session,
-    category: Option<String>,
-    name: Option<String>,
+    filter: &Filter,
     timeout: Timeout,
     include_unset: bool,
 ) -> Result<Vec<Change>, BulkError> {
-    let filter = [("--category", &category), ("--name", &name)]
-        .iter()
-        .filter_map(|(flag, value)| value.as_ref().map(|v| format!("{flag} `{v}`")))
-        .collect::<Vec<_>>()
-        .join(" with ");
-    let query = ActionQuery {
-        category,
-        name,
-        include_config: true,
-        ..ActionQuery::default()
-    };
-    let targets = s.list_actions(&query)?;
+    let targets = s.list_actions(&filter.query())?;
     if targets.is_empty() {
-        return Err(format!(
-            "No action matches {filter}, so nothing was changed. `dactl actions list` shows the \
-             categories and names (`--category` is an exact match, `--name` a partial one)."
-        )
-        .into());
+        return Err(filter.matched_nothing().into());
     }
-    let (unset, targets): (Vec<ActionInfo>, Vec<ActionInfo>) = targets
-        .into_iter()
-        .partition(|info| !include_unset && info.timeout_unset());
+    let (targets, unset) = split_unset(targets, include_unset);
     let mut decide = |_: &ActionInfo| Ok(Some(timeout));
     let mut changes = s.update_timeouts(targets, &mut decide);
-    changes.extend(s.leave_alone(
-        &unset,
-        &format!(
-            "no timeout set: the platform's default for it is not documented and may be longer \
-             than {} s, so it was left alone; add `--include-unset` to set it too",
-            timeout.seconds()
-        ),
-    ));
+    changes.extend(s.leave_alone(&unset, &unset_reason(timeout)));
     Ok(changes)
 }
 

@@ -43,6 +43,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::change::{ActionInfo, Classifier, Engine, EngineOptions, Kind};
+use crate::genesys::actions::{IDS_PER_REQUEST, PAGE_SIZE};
 use crate::genesys::models::{ActionConfig, EntityListing, Integration};
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error};
 use crate::sandbox::variants::VARIANTS;
@@ -299,8 +300,8 @@ impl Estimate {
             .filter(|a| a.kind != Kind::CustomAuth)
             .count() as u64;
         let n = standard.len() as u64;
-        let listing_pages = listed.div_ceil(100).max(1);
-        let integrations_listing = (integrations as u64).div_ceil(100).max(1);
+        let listing_pages = listed.div_ceil(u64::from(PAGE_SIZE)).max(1);
+        let integrations_listing = (integrations as u64).div_ceil(u64::from(PAGE_SIZE)).max(1);
         let uri_only = |a: &&ActionInfo| {
             a.action.config.as_ref().map_or(0, |c| {
                 u64::from(c.request_template_uri_only().is_some())
@@ -308,7 +309,7 @@ impl Estimate {
             })
         };
         let template_reads: u64 = standard.iter().map(uri_only).sum();
-        let verify_reads = n.div_ceil(50);
+        let verify_reads = n.div_ceil(IDS_PER_REQUEST as u64);
         let first_write_check_reads = standard
             .first()
             .map_or(0, |first| CANARY_READS + uri_only(first));

@@ -20,8 +20,8 @@ use url::Url;
 use crate::change::plan::{CHANGED_SINCE_PLANNED, Plan};
 use crate::change::undo::UndoItem;
 use crate::change::{
-    ActionInfo, Change, Engine, EngineOptions, Kind, Outcome, Status, Timeout, Verification,
-    refusal, run_rounds,
+    ActionInfo, Change, Engine, EngineOptions, Kind, Outcome, Resolved, Status, Timeout,
+    Verification, refusal, run_rounds,
 };
 use crate::config::{DEFAULT_TOKENS, Settings, default_concurrency};
 use crate::genesys::error::{ENV_ACCESS_TOKEN, ENV_CLIENT_ID, ENV_CLIENT_SECRET};
@@ -369,6 +369,12 @@ impl Session {
         listed
     }
 
+    /// The actions `ids` name (see `Engine::resolve`).
+    pub fn resolve(&self, ids: &[String], include_auth: bool) -> Result<Resolved, Error> {
+        self.runtime
+            .block_on(self.engine.resolve(ids, include_auth))
+    }
+
     /// Safe bulk change: concurrent within the rate and concurrency limits, journaled before
     /// every write, re-deciding after version conflicts. Unchanged actions cost no request.
     pub fn update_timeouts(
@@ -383,6 +389,26 @@ impl Session {
     /// `update_timeouts` of actions the caller holds too (a script's listing): the engine works
     /// on the caller's own values, so a bulk change holds each action once.
     pub fn update_timeouts_shared(
+        &self,
+        targets: Vec<Arc<ActionInfo>>,
+        decide: &mut DecideShared<'_>,
+    ) -> Vec<Change> {
+        let changes = self.change_unlogged(targets, decide);
+        self.log(&changes);
+        changes
+    }
+
+    /// Keeps `changes` in the session's changes (the run's summary and a saved plan read them).
+    fn log(&self, changes: &[Change]) {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(changes.iter().cloned());
+    }
+
+    /// `update_timeouts_shared` without keeping the changes in the session's log: for a caller
+    /// that finishes them first (`apply_plan` names why an action was left).
+    fn change_unlogged(
         &self,
         targets: Vec<Arc<ActionInfo>>,
         decide: &mut DecideShared<'_>,
@@ -423,10 +449,6 @@ impl Session {
                 .block_on(engine.apply_observed(planned, &observe))
         });
         progress.finish_and_clear();
-        self.log
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend(changes.iter().cloned());
         changes
     }
 
@@ -435,21 +457,9 @@ impl Session {
     pub fn leave_alone(&self, infos: &[ActionInfo], reason: &str) -> Vec<Change> {
         let changes: Vec<Change> = infos
             .iter()
-            .map(|info| Change {
-                id: info.action.id.clone(),
-                name: info.action.name.clone(),
-                category: info.action.category.clone(),
-                kind: info.kind,
-                before: info.action.config.as_ref().and_then(|c| c.timeout_seconds),
-                after: None,
-                status: Status::Skipped,
-                reason: Some(reason.to_owned()),
-            })
+            .map(|info| Change::skipped(info, reason))
             .collect();
-        self.log
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend(changes.iter().cloned());
+        self.log(&changes);
         changes
     }
 
@@ -493,82 +503,41 @@ impl Session {
     pub fn apply_plan(&self, plan: &Plan) -> Result<Vec<Change>, Error> {
         let planned = plan.by_id();
         let ids: Vec<String> = plan.changes.iter().map(|c| c.id.clone()).collect();
-        let mut found: HashMap<String, ActionInfo> = HashMap::new();
-        for chunk in ids.chunks(crate::change::verify::VERIFY_BATCH) {
-            let query = ActionQuery {
-                ids: Some(chunk.to_vec()),
-                include_config: true,
-                ..ActionQuery::default()
-            };
-            for info in self.list_actions(&query)? {
-                found.insert(info.action.id.clone(), info);
-            }
-        }
-        let mut gone = Vec::new();
-        let mut targets = Vec::new();
-        for entry in &plan.changes {
-            match found.remove(&entry.id) {
-                Some(info) => targets.push(info),
-                None => gone.push(Change {
-                    id: entry.id.clone(),
-                    name: entry.name.clone(),
-                    category: None,
-                    kind: entry.kind(),
-                    before: entry.before,
-                    after: None,
-                    status: Status::Failed,
-                    reason: Some("the action no longer exists".into()),
-                }),
-            }
-        }
+        let resolved = self.resolve(&ids, false)?;
+        let mut gone: Vec<Change> = resolved
+            .missing
+            .iter()
+            .filter_map(|id| planned.get(id.as_str()))
+            .map(|entry| entry.gone())
+            .collect();
+        let targets = resolved.found.into_iter().map(Arc::new).collect();
         let mut moved_on: Vec<String> = Vec::new();
-        let mut decide = |info: &ActionInfo| -> Result<Option<Timeout>, String> {
+        let mut decide = |info: &Arc<ActionInfo>| -> Result<Option<Timeout>, String> {
             let Some(entry) = planned.get(info.action.id.as_str()) else {
                 return Ok(None);
             };
-            if info.action.version == Some(entry.version) {
-                return Ok(Some(entry.target()));
-            }
-            let now = match info.kind {
-                Kind::Function => match info.function_timeout {
-                    Some(t) => Some(t),
-                    None => self
-                        .runtime
-                        .block_on(self.engine.function_timeout(&info.action.id))
-                        .map_err(|e| e.to_string())?
-                        .or(Some(15)),
-                },
-                _ => info.action.config.as_ref().and_then(|c| c.timeout_seconds),
+            let function_now = match (info.kind, info.function_timeout) {
+                (Kind::Function, None) if info.action.version != Some(entry.version) => self
+                    .runtime
+                    .block_on(self.engine.function_timeout(&info.action.id))
+                    .map_err(|e| e.to_string())?,
+                (_, known) => known,
             };
-            let norm = |v: Option<i64>| match info.kind {
-                Kind::Function => v.or(Some(15)),
-                _ => v,
-            };
-            if norm(now) == norm(entry.before) || now == Some(entry.after) {
+            if entry.still_applies(info, function_now) {
                 Ok(Some(entry.target()))
             } else {
                 moved_on.push(info.action.id.clone());
                 Ok(None)
             }
         };
-        let mut changes = self.update_timeouts(targets, &mut decide);
+        let mut changes = self.change_unlogged(targets, &mut decide);
         for change in &mut changes {
             if change.status == Status::Skipped && moved_on.contains(&change.id) {
                 change.reason = Some(CHANGED_SINCE_PLANNED.into());
             }
         }
-        // The session's log took the changes before the reasons were set; keep it in step.
-        {
-            let mut log = self
-                .log
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let keep = log.len() - changes.len();
-            log.truncate(keep);
-            log.extend(gone.iter().cloned());
-            log.extend(changes.iter().cloned());
-        }
         gone.extend(changes);
+        self.log(&gone);
         Ok(gone)
     }
 

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use crate::change::apply::{Outcome, change, not_done, outcome_unknown};
 use crate::change::journal::{DraftRecord, Intent, Recorded, Target};
 use crate::change::snapshot::{Snapshot, Written};
-use crate::change::{ActionInfo, Engine, Kind, Status, Timeout};
+use crate::change::{ActionInfo, Engine, FUNCTION_DEFAULT_SECONDS, Kind, Status, Timeout};
 use crate::genesys::Error;
 use crate::genesys::models::{Action, UpdateDraftInput};
 
@@ -127,7 +127,8 @@ impl Engine {
         let before = info.function_timeout;
         let after = target.map(|t| i64::from(t.0));
         // Unset means the documented default, 15 s.
-        let same = before.unwrap_or(15) == after.unwrap_or(15);
+        let same =
+            before.unwrap_or(FUNCTION_DEFAULT_SECONDS) == after.unwrap_or(FUNCTION_DEFAULT_SECONDS);
         if let Some(settled) = self.settled_without_a_write(&info, before, after, same) {
             return settled;
         }

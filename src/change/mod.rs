@@ -4,6 +4,8 @@
 //!
 //! - `timeout`: what a user may write as a timeout, checked once.
 //! - `kind`: which actions can take a timeout, decided from listings, not a request per action.
+//! - `resolve`: the actions a list of ids names (one listing, batched by the client), and the
+//!   changes for ids that name none or actions left alone.
 //! - `engine`: the `Engine` (client, classifier, journal, dry-run and cancel switches) and reads.
 //! - `apply`: the safe read-modify-write of one action and of many at once, and when a run stops
 //!   writing (an error that would repeat, a canary that failed).
@@ -19,6 +21,7 @@ mod engine;
 mod function;
 mod kind;
 pub mod plan;
+mod resolve;
 mod snapshot;
 mod timeout;
 pub mod undo;
@@ -32,8 +35,11 @@ pub use canary::Canary;
 pub use engine::{Engine, EngineOptions};
 pub use journal::{Journal, JournalError};
 pub use kind::Classifier;
+pub use resolve::{Filter, Resolved, split_unset, unset_reason};
 pub use snapshot::{Difference, Snapshot};
-pub use timeout::{MAX_FUNCTION_SECONDS, MAX_SECONDS, Timeout, TimeoutError};
+pub use timeout::{
+    FUNCTION_DEFAULT_SECONDS, MAX_FUNCTION_SECONDS, MAX_SECONDS, Timeout, TimeoutError,
+};
 
 use crate::genesys::compact::CompactAction;
 

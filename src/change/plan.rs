@@ -13,7 +13,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::change::{Change, Kind, MAX_FUNCTION_SECONDS, Status, Timeout};
+use crate::change::{
+    ActionInfo, Change, FUNCTION_DEFAULT_SECONDS, Kind, MAX_FUNCTION_SECONDS, Status, Timeout,
+};
 
 /// The `format` every plan file carries.
 pub const PLAN_FORMAT: &str = "dactl-plan/1";
@@ -181,6 +183,41 @@ impl PlannedChange {
     /// Checked when the plan was read.
     pub fn target(&self) -> Timeout {
         Timeout::from_seconds(self.after).expect("checked by Plan::read")
+    }
+
+    /// Whether the plan still holds for the action as it is now (`function_now`: a function
+    /// data action's function timeout, read): at the planned version; or moved on while its
+    /// timeout is still the planned `before` (another editor changed something else), or already
+    /// the planned `after`.
+    pub fn still_applies(&self, now: &ActionInfo, function_now: Option<i64>) -> bool {
+        if now.action.version == Some(self.version) {
+            return true;
+        }
+        let (timeout, before) = match now.kind {
+            Kind::Function => (
+                function_now.or(Some(FUNCTION_DEFAULT_SECONDS)),
+                self.before.or(Some(FUNCTION_DEFAULT_SECONDS)),
+            ),
+            _ => (
+                now.action.config.as_ref().and_then(|c| c.timeout_seconds),
+                self.before,
+            ),
+        };
+        timeout == before || timeout == Some(self.after)
+    }
+
+    /// The change of a planned action that no longer exists.
+    pub fn gone(&self) -> Change {
+        Change {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            category: None,
+            kind: self.kind(),
+            before: self.before,
+            after: None,
+            status: Status::Failed,
+            reason: Some("the action no longer exists".into()),
+        }
     }
 }
 

@@ -11,6 +11,8 @@ use std::fmt;
 pub const MAX_SECONDS: u32 = 60;
 /// Largest function-settings timeout of a function data action.
 pub const MAX_FUNCTION_SECONDS: u32 = 15;
+/// A function data action's function timeout when none is set (documented).
+pub const FUNCTION_DEFAULT_SECONDS: i64 = 15;
 
 /// A checked timeout in whole seconds, 1..=60 (see `Timeout::parse`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -25,9 +25,9 @@ use std::sync::Arc;
 use crate::change::apply::{Outcome, Planned, not_done};
 use crate::change::function::{NotOwn, Ownership};
 use crate::change::journal::{DraftRecord, Entry, Line, Recorded, Target, record_drafts};
-use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
+use crate::change::{ActionInfo, Change, Engine, FUNCTION_DEFAULT_SECONDS, Kind, Status, Timeout};
+use crate::genesys::Error;
 use crate::genesys::models::Action;
-use crate::genesys::{ActionQuery, Error};
 
 /// A journal that cannot be undone; nothing was sent.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -183,7 +183,11 @@ pub fn read_journal(path: &Path) -> Result<Vec<UndoItem>, UndoError> {
 
 /// The timeout that matters for comparisons: a function's unset timeout is its default, 15 s.
 fn effective(function: bool, value: Option<i64>) -> Option<i64> {
-    if function { value.or(Some(15)) } else { value }
+    if function {
+        value.or(Some(FUNCTION_DEFAULT_SECONDS))
+    } else {
+        value
+    }
 }
 
 fn current(info: &ActionInfo) -> Option<i64> {
@@ -240,17 +244,14 @@ impl Engine {
     /// The actions named by `items` as they are now (function settings read for function data
     /// actions); `None` for an action that no longer exists.
     async fn read_now(&self, items: &[UndoItem]) -> Result<Vec<Option<ActionInfo>>, Error> {
-        let mut found: HashMap<String, ActionInfo> = HashMap::new();
-        for chunk in items.chunks(crate::change::verify::VERIFY_BATCH) {
-            let query = ActionQuery {
-                ids: Some(chunk.iter().map(|i| i.action_id.clone()).collect()),
-                include_config: true,
-                ..ActionQuery::default()
-            };
-            for info in self.list_actions(&query).await? {
-                found.insert(info.action.id.clone(), info);
-            }
-        }
+        let ids: Vec<String> = items.iter().map(|i| i.action_id.clone()).collect();
+        let mut found: HashMap<String, ActionInfo> = self
+            .resolve(&ids, false)
+            .await?
+            .found
+            .into_iter()
+            .map(|info| (info.action.id.clone(), info))
+            .collect();
         let mut result = Vec::with_capacity(items.len());
         for item in items {
             let mut info = found.remove(&item.action_id);

@@ -7,11 +7,8 @@ use std::collections::HashMap;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::change::{Change, Engine, Kind, Status, Verification};
+use crate::change::{Change, Engine, FUNCTION_DEFAULT_SECONDS, Kind, Status, Verification};
 use crate::genesys::{ActionQuery, Error};
-
-/// Ids per `ids=` listing call.
-pub const VERIFY_BATCH: usize = 50;
 
 impl Engine {
     /// Reads back every `updated` and `unchanged` change; the batches and function reads go
@@ -25,33 +22,32 @@ impl Engine {
             checked.iter().partition(|c| c.kind == Kind::Function);
         // Each batch is reduced to (id, timeout) as it arrives, so no more than the batches in
         // flight are ever held whole.
-        let batches = standard.chunks(VERIFY_BATCH).map(|batch| async move {
-            let query = ActionQuery {
-                ids: Some(batch.iter().map(|c| c.id.clone()).collect()),
-                include_config: true,
-                ..ActionQuery::default()
-            };
-            let found: HashMap<String, Option<i64>> = self
-                .client
-                .list_actions(&query)
-                .await?
-                .into_iter()
-                .map(|a| (a.id, a.config.and_then(|c| c.timeout_seconds)))
-                .collect();
-            Ok::<_, Error>(
+        let query = ActionQuery {
+            ids: Some(standard.iter().map(|c| c.id.clone()).collect()),
+            include_config: true,
+            ..ActionQuery::default()
+        };
+        let found: HashMap<String, Option<i64>> = self
+            .client
+            .list_actions_reduced(&query, |batch| {
                 batch
-                    .iter()
-                    .map(|change| (*change, found.get(&change.id).copied().flatten()))
-                    .collect::<Vec<_>>(),
-            )
-        });
-        let read: Vec<(&Change, Option<i64>)> = stream::iter(batches)
-            .buffer_unordered(self.concurrency)
-            .try_concat()
-            .await?;
+                    .into_iter()
+                    .map(|a| (a.id, a.config.and_then(|c| c.timeout_seconds)))
+                    .collect()
+            })
+            .await?
+            .into_iter()
+            .collect();
+        let read: Vec<(&Change, Option<i64>)> = standard
+            .iter()
+            .map(|change| (*change, found.get(&change.id).copied().flatten()))
+            .collect();
         // Unset means the documented default, 15 s.
         let function_reads = functions.iter().map(|change| async move {
-            let now = self.function_timeout(&change.id).await?.or(Some(15));
+            let now = self
+                .function_timeout(&change.id)
+                .await?
+                .or(Some(FUNCTION_DEFAULT_SECONDS));
             Ok::<_, Error>((*change, now))
         });
         let functions_read: Vec<(&Change, Option<i64>)> = stream::iter(function_reads)
@@ -65,7 +61,7 @@ impl Engine {
             }
         }
         for (change, now) in functions_read {
-            if now != change.after.or(Some(15)) {
+            if now != change.after.or(Some(FUNCTION_DEFAULT_SECONDS)) {
                 mismatches.push((change.id.clone(), change.after, now));
             }
         }

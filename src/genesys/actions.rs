@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -190,15 +189,39 @@ impl Client {
         self.send_json(call).await
     }
 
+    /// `list_actions` of the actions `query.ids` names, each request's actions reduced by
+    /// `reduce` as it arrives (so no more than the requests in flight are held whole): for
+    /// reading many actions back when only a little of each is kept. Without `ids`, every
+    /// action, as one batch.
+    pub async fn list_actions_reduced<U>(
+        &self,
+        query: &ActionQuery,
+        reduce: impl FnMut(Vec<Action>) -> Vec<U>,
+    ) -> Result<Vec<U>, Error> {
+        self.list_reduced(&ACTIONS, query, reduce).await
+    }
+
     /// A filtered listing of actions (or drafts), every page.
     async fn list_filtered<T: DeserializeOwned + Listed>(
         &self,
         path: &[&str],
         query: &ActionQuery,
     ) -> Result<Vec<T>, Error> {
+        self.list_reduced(path, query, |batch| batch).await
+    }
+
+    /// The one reader of named ids: `ids` filters are split into requests of at most
+    /// [`IDS_PER_REQUEST`] ids, sent as many at once as requests may be in flight, each
+    /// request's entities passed through `reduce` as it arrives, in order.
+    async fn list_reduced<T: DeserializeOwned + Listed, U>(
+        &self,
+        path: &[&str],
+        query: &ActionQuery,
+        mut reduce: impl FnMut(Vec<T>) -> Vec<U>,
+    ) -> Result<Vec<U>, Error> {
         let params = filter_params(query);
         let Some(wanted) = &query.ids else {
-            return self.list_pages(path, &params).await;
+            return Ok(reduce(self.list_pages(path, &params).await?));
         };
         // A blank id names no action; sent, it would read as no `ids=` filter at all.
         let mut ids: Vec<&str> = Vec::new();
@@ -211,12 +234,18 @@ impl Client {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let chunks = ids.chunks(IDS_PER_REQUEST).map(|chunk| {
+        let requests = ids.chunks(IDS_PER_REQUEST).map(|chunk| {
             let mut params = params.clone();
             params.push(("ids", chunk.join(",")));
             async move { self.list_pages::<T>(path, &params).await }
         });
-        Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
+        let mut batches =
+            futures::stream::iter(requests).buffered(self.options().concurrency.max(1));
+        let mut reduced = Vec::new();
+        while let Some(batch) = batches.try_next().await? {
+            reduced.extend(reduce(batch));
+        }
+        Ok(reduced)
     }
 
     /// Every entity of a paged listing, each once. A listing is paged by position, so an

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::change::{ActionInfo, Change, Kind, Status, Timeout};
-use crate::genesys::ActionQuery;
 use crate::script::convert;
 use crate::script::errors::{self, ErrorMap};
 use crate::script::state::{self, Shared};
@@ -57,7 +56,7 @@ fn target(state: &Shared, value: &Dynamic) -> R<Arc<ActionInfo>> {
     Ok(info)
 }
 
-/// Resolves many `action_or_id` values with one listing per 50 unknown ids; ids that do not
+/// Resolves many `action_or_id` values, the unknown ids in one `Session::resolve`; ids that do not
 /// exist come back as failed changes rather than stopping the whole batch.
 fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<Arc<ActionInfo>>, Vec<Change>)> {
     let mut found = Vec::with_capacity(values.len());
@@ -69,38 +68,14 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<Arc<ActionInfo>>, Vec<C
             None => missing_ids.push(id),
         }
     }
-    let mut failed = Vec::new();
-    for chunk in missing_ids.chunks(50) {
-        let query = ActionQuery {
-            ids: Some(chunk.to_vec()),
-            include_auth_actions: true,
-            include_config: true,
-            ..ActionQuery::default()
-        };
-        let infos: Vec<Arc<ActionInfo>> = state
-            .session()?
-            .list_actions(&query)
-            .map_err(|e| ErrorMap::from_api(&e).throw())?
-            .into_iter()
-            .map(Arc::new)
-            .collect();
-        state.remember(&infos);
-        for id in chunk {
-            match infos.iter().find(|i| &i.action.id == id) {
-                Some(info) => found.push(info.clone()),
-                None => failed.push(Change {
-                    id: id.clone(),
-                    name: None,
-                    category: None,
-                    kind: Kind::Standard,
-                    before: None,
-                    after: None,
-                    status: Status::Failed,
-                    reason: Some(format!("There is no action with id `{id}`.")),
-                }),
-            }
-        }
-    }
+    let session = state.session()?;
+    let resolved = session
+        .resolve(&missing_ids, true)
+        .map_err(|e| ErrorMap::from_api(&e).throw())?;
+    let failed = resolved.missing_changes();
+    let infos: Vec<Arc<ActionInfo>> = resolved.found.into_iter().map(Arc::new).collect();
+    state.remember(&infos);
+    found.extend(infos);
     state
         .local_failures
         .lock()
