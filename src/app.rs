@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::change::plan::Plan;
-use crate::change::report::{ChangeReport, Context, Format, Report, shell_word};
 use crate::change::undo::read_journal;
 use crate::change::{ActionInfo, Change, Filter, Timeout, split_unset, unset_reason};
 use crate::cli::{ActionsCommand, Cli, Command, GlobalArgs};
 use crate::config::{Inputs, Settings};
 use crate::genesys::ActionQuery;
 use crate::output::{self, Printer, Stream};
+use crate::report::{ChangeReport, Context, Format, Report, shell_word};
 use crate::run_files::{Role, RunFiles};
 use crate::sandbox::SandboxOptions;
 use crate::script::imports::ModulePaths;

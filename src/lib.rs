@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod genesys;
 pub mod output;
 pub mod repl;
+pub mod report;
 pub mod run_files;
 pub mod sandbox;
 pub mod script;

@@ -28,7 +28,6 @@ pub mod undo;
 pub mod verify;
 
 pub mod journal;
-pub mod report;
 
 pub use apply::{DecideShared, Outcome, Planned, refusal, run_rounds};
 pub use canary::Canary;

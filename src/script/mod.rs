@@ -538,7 +538,7 @@ fn report(host: &Host) -> usize {
     if changes.is_empty() {
         return 0;
     }
-    let report = crate::change::report::Report { changes: &changes };
+    let report = crate::report::Report { changes: &changes };
     host.printer().info(&report.render(host.printer()));
     if let Some(canary) = host.with_session(|s| s.canary()).flatten() {
         host.printer().info(&canary.to_string());
@@ -569,7 +569,7 @@ pub fn eval(host: &mut Host, source: &str) -> u8 {
             // As `run`: a change that failed (a bad timeout from a closure, an unknown id in a
             // batch) is a failure of the command, even though the expression returned a value.
             let changes = host.all_changes();
-            let failed = crate::change::report::Report { changes: &changes }.failed();
+            let failed = crate::report::Report { changes: &changes }.failed();
             if failed > 0 {
                 EXIT_FAILURE
             } else {

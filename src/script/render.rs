@@ -5,8 +5,8 @@
 use rhai::{Array, Dynamic, Map};
 
 use super::values::{self, Record, ScriptAction};
-use crate::change::report::reasons;
 use crate::output::table::{self, Align, Layout};
+use crate::report::reasons;
 
 const ACTION_KEYS: [&str; 3] = ["id", "kind", "timeout_seconds"];
 const CHANGE_KEYS: [&str; 4] = ["id", "before", "after", "status"];
@@ -114,7 +114,7 @@ fn actions_table(items: &[Dynamic], layout: Layout) -> String {
 }
 
 /// A table of the changes with a short status each (`failed (1)`), `5 changes: 3 updated, 2
-/// failed`, and each reason once with its count (see `change::report::reasons`).
+/// failed`, and each reason once with its count (see `report::reasons`).
 fn changes_summary(items: &[Dynamic], layout: Layout) -> String {
     let maps: Vec<Map> = items.iter().filter_map(values::as_map).collect();
     let statuses: Vec<String> = maps.iter().map(|m| cell(m, "status")).collect();

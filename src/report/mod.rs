@@ -15,6 +15,7 @@
 //! added to `Status` shows up in every one of them without a change here (statuses are counted,
 //! grouped and labelled by their name; only "sets a timeout" is a list, `summary::sets_timeout`).
 
+mod doctor;
 pub mod document;
 mod html;
 mod markdown;
