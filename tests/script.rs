@@ -14,23 +14,12 @@ use dactl::secret::Secret;
 use dactl::session::{Connection, Session, SessionOptions};
 use rhai::{Array, Dynamic, Map};
 
-use crate::support::{Org, diff};
-
-/// A fresh, empty folder for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-test-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::support::{Org, diff, scratch, temp_dir};
 
 pub fn session(dry_run: bool) -> Session {
     let options = SessionOptions {
         dry_run,
-        journal: Some(temp_dir("journal").join("journal.jsonl")),
+        journal: Some(scratch("journal.jsonl")),
         rate_per_minute: 6000,
         tokens: 0,
         concurrency: 8,
@@ -61,7 +50,7 @@ fn org_host(org: &Org, dry_run: bool) -> Host {
     };
     let options = SessionOptions {
         dry_run,
-        journal: Some(temp_dir("journal").join("journal.jsonl")),
+        journal: Some(scratch("journal.jsonl")),
         rate_per_minute: 6000,
         tokens: 0,
         concurrency: 8,
@@ -983,7 +972,8 @@ fn dactl_run_eval_and_check_against_an_org() {
         "{err}"
     );
 
-    let bad = temp_dir("check").join("bad.rhai");
+    let check = temp_dir("check");
+    let bad = check.join("bad.rhai");
     std::fs::write(&bad, "let x = ;\n").unwrap();
     let out = org.dactl(&["check", &example, bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));

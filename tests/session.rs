@@ -11,21 +11,19 @@ use dactl::sandbox::SandboxOptions;
 use dactl::session::{Connection, Session, SessionOptions};
 use serde_json::Value;
 
-/// A session on its own sandbox, with its journal in a fresh temporary directory.
+use crate::support::{TempDir, temp_dir};
+
+/// A session on its own sandbox, with its journal in a fresh temporary directory (removed with
+/// the `Run`, after the session: fields drop in order).
 pub struct Run {
     pub session: Session,
-    pub dir: PathBuf,
+    pub dir: TempDir,
     http: reqwest::Client,
 }
 
 impl Run {
     pub fn start(sandbox: SandboxOptions, dry_run: bool) -> Run {
-        let dir = std::env::temp_dir().join(format!(
-            "dactl-host-test-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("session");
         Run::with_journal(sandbox, dry_run, Some(dir.join("journal.jsonl")), dir)
     }
 
@@ -33,7 +31,7 @@ impl Run {
         sandbox: SandboxOptions,
         dry_run: bool,
         journal: Option<PathBuf>,
-        dir: PathBuf,
+        dir: TempDir,
     ) -> Run {
         let options = SessionOptions {
             dry_run,
@@ -51,7 +49,7 @@ impl Run {
         }
     }
 
-    pub fn from_parts(session: Session, dir: PathBuf) -> Run {
+    pub fn from_parts(session: Session, dir: TempDir) -> Run {
         Run {
             session,
             dir,
@@ -66,12 +64,7 @@ impl Run {
     /// The seed org, with the canary off: for tests of what a write does when it is not the
     /// run's first (conflicts at PATCH time, the journal of a plain write).
     pub fn seed_without_canary() -> Run {
-        let dir = std::env::temp_dir().join(format!(
-            "dactl-host-test-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("session");
         let options = SessionOptions {
             journal: Some(dir.join("journal.jsonl")),
             rate_per_minute: 100_000,
@@ -186,12 +179,6 @@ impl Run {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -648,12 +635,7 @@ fn faults_do_not_stop_a_bulk_run() {
 
 /// A sandbox answering every API call after `latency_ms`, with writes at `concurrency`.
 fn slow_run(latency_ms: u64, concurrency: usize) -> Run {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-host-test-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("session");
     let sandbox = SandboxOptions {
         latency_ms,
         ..SandboxOptions::default()
