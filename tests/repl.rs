@@ -1,7 +1,5 @@
 //! The REPL core fed lines in-process, and the real binary driven in a pseudo-terminal.
 
-use std::time::Duration;
-
 use dactl::output::Printer;
 use dactl::repl::{ReplCore, input};
 use dactl::script::Host;
@@ -231,11 +229,15 @@ fn pty_function_over_three_lines_then_called() {
     p.exp_eof().unwrap();
 }
 
+/// Ctrl-C is sent once the loop has said it started (not after a sleep): sent while the line
+/// editor still held the terminal, it would be a keypress at the next prompt, not a signal.
 #[test]
 fn pty_ctrl_c_stops_a_long_loop_and_the_prompt_returns() {
     let (mut p, _data) = spawn_repl();
-    p.send_line("let n = 0; loop { n += 1; }").unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // The echo of the typed line shows `"loop" + "ing"`; only the running entry prints `looping`.
+    p.send_line("print(\"loop\" + \"ing\"); let n = 0; loop { n += 1; }")
+        .unwrap();
+    p.exp_string("looping").expect("the loop started");
     p.send_control('c').unwrap();
     p.exp_string("Interrupted").expect("the loop stops");
     p.exp_string("dactl> ").unwrap();

@@ -662,15 +662,23 @@ fn bulk_writes_run_concurrently() {
     let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
     let changes = run.session.update_timeouts(targets.clone(), &mut decide);
     assert!(changes.iter().all(|c| c.status == Status::Updated));
-    // With every answer 100 ms late, the sandbox saw the writes overlap up to the concurrency
-    // (one at a time would never go above 1). Counted by the sandbox, not timed.
+    // With every answer 100 ms late, the sandbox saw writes overlap (one at a time never goes
+    // above 1), and never more than the concurrency (a run that ignored it would send all 24 or
+    // more at once). Counted by the sandbox. How close to 8 the peak comes depends on how busy
+    // the machine is, so it is not checked: only that a second write left within the 100 ms the
+    // first one was held.
     let peak = run.peak_in_flight();
     assert!(
-        (6..=8).contains(&peak),
+        (2..=8).contains(&peak),
         "{peak} requests at once, concurrency 8"
     );
 }
 
+/// Interrupted once the first write has ended (seen in the journal, not after a sleep): the
+/// writes in flight then finish, no other starts, and every write done is journaled. Fails with
+/// an interrupt that is ignored (every target updated, nothing skipped), one that abandons writes
+/// in flight (a PATCH without its outcome line), or one that lets writes start after it (more
+/// updated than had ended, plus the 2 in flight).
 #[test]
 fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
     let run = slow_run(150, 2);
@@ -680,13 +688,28 @@ fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
         .filter(|a| timeout_of(a) != Some(44))
         .collect();
     let flag = run.session.cancel_flag();
+    let journal = run.dir.join("journal.jsonl");
+    // Sets the flag when the journal first holds an outcome; returns how many it held just after.
     let interrupter = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(700));
+        let ended = || {
+            std::fs::read_to_string(&journal)
+                .map(|text| text.matches("\"kind\":\"outcome\"").count())
+                .unwrap_or(0)
+        };
+        let start = std::time::Instant::now();
+        while ended() == 0 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "no write ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         flag.store(true, Ordering::SeqCst);
+        ended()
     });
     let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
     let changes = run.session.update_timeouts(targets.clone(), &mut decide);
-    interrupter.join().unwrap();
+    let ended = interrupter.join().unwrap();
     let updated: Vec<&str> = changes
         .iter()
         .filter(|c| c.status == Status::Updated)
@@ -696,10 +719,18 @@ fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
         .iter()
         .filter(|c| c.status == Status::Skipped)
         .count();
+    // Writes that had started when the flag was set: those ended, and at most 2 (the
+    // concurrency) in flight. None started after it.
     assert!(
-        !updated.is_empty() && skipped > 0,
-        "{} updated, {skipped} skipped",
+        !updated.is_empty() && updated.len() <= ended + 2,
+        "{} updated; {ended} had ended at the interrupt",
         updated.len()
+    );
+    // The interrupt came with writes left to start (each of them takes 150 ms, 2 at a time: the
+    // journal is read every 2 ms); else this test checked nothing.
+    assert!(
+        skipped > 0,
+        "the interrupt came after every write had started ({ended} had ended)"
     );
     assert_eq!(updated.len() + skipped, targets.len());
     // Exactly the updated ones changed, each journaled with an outcome.
