@@ -592,7 +592,23 @@ fn faults_do_not_stop_a_bulk_run() {
             "{change:?}"
         );
     }
-    for change in &function_changes {
+    // A function action whose draft request landed but whose answer was lost (the sandbox
+    // acted, then dropped the connection) is left alone, by design: the draft there may be
+    // dactl's, but that cannot be proven, and someone else's draft is never published. Whether
+    // a draft request meets that fault depends on the order concurrent requests reach the
+    // sandbox, so the test allows it, and checks below that such an action is untouched.
+    let unanswered_draft = |c: &Change| {
+        c.status == Status::Skipped
+            && c.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("dactl's own request to create one got no answer"))
+    };
+    let left_alone: Vec<&str> = function_changes
+        .iter()
+        .filter(|c| unanswered_draft(c))
+        .map(|c| c.id.as_str())
+        .collect();
+    for change in function_changes.iter().filter(|c| !unanswered_draft(c)) {
         let expected = if change.before.unwrap_or(15) == 12 {
             Status::Unchanged
         } else {
@@ -600,6 +616,10 @@ fn faults_do_not_stop_a_bulk_run() {
         };
         assert_eq!(change.status, expected, "{change:?}");
     }
+    assert!(
+        left_alone.len() < function_changes.len(),
+        "every function action was left alone: {function_changes:?}"
+    );
     assert!(run.faults() > 5, "the sandbox injected faults");
     let verification = run.session.verify(&changes).unwrap();
     assert!(verification.ok, "{verification:?}");
@@ -619,7 +639,13 @@ fn faults_do_not_stop_a_bulk_run() {
                 v.as_object_mut().unwrap().remove("version");
             }
         }
-        if functions.iter().any(|t| t.action.id == a["id"]) {
+        if left_alone.iter().any(|id| a["id"] == *id) {
+            // Only the draft its lost request created; published as it was.
+            assert!(b["draft"].is_object(), "{b}");
+            for v in [&mut a, &mut b] {
+                v.as_object_mut().unwrap().remove("draft");
+            }
+        } else if functions.iter().any(|t| t.action.id == a["id"]) {
             assert_eq!(b["function"]["function"]["timeoutSeconds"], 12);
             for v in [&mut a, &mut b] {
                 v.as_object_mut().unwrap().remove("version");
