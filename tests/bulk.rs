@@ -69,7 +69,6 @@ fn undo_puts_back_the_exact_before_state() {
     assert_code(&again, 0);
     assert_eq!(org.writes(), writes);
     assert!(stderr(&again).contains("unchanged"), "{}", stderr(&again));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -135,7 +134,6 @@ fn undo_handles_a_journal_cut_short_by_a_crash() {
             assert_eq!(timeout(new), Some(30), "{id} stays raised");
         }
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -207,7 +205,6 @@ fn undo_skips_what_changed_since_unless_forced() {
     assert_code(&forced, 0);
     assert_eq!(timeout(&org.action(&id)), old);
     assert_eq!(without_versions(&org.actions()), without_versions(&before));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -230,7 +227,6 @@ fn undo_refuses_corrupt_foreign_and_empty_journals_without_a_request() {
         );
     }
     assert_eq!(org.count(|_, _| true), 0, "no request was sent");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -279,7 +275,6 @@ fn undo_puts_back_a_function_data_actions_timeout() {
         get(&org)["function_timeout_seconds"].as_i64().or(Some(15)),
         old.or(Some(15))
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// (id, before, after) of the changes with `status` in a JSON report.
@@ -349,7 +344,6 @@ fn a_dry_run_writes_nothing_and_its_plan_is_what_the_run_does() {
     );
     assert_code(&real, 0);
     assert_eq!(triples(&report(&real), "updated"), planned);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -430,7 +424,6 @@ fn a_saved_plan_applied_after_concurrent_edits_skips_or_reapplies() {
             assert_eq!(timeout(&org.action(id)), Some(30), "{id}");
         }
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -464,7 +457,6 @@ fn a_hand_edited_plan_is_refused_without_a_write() {
         assert!(stderr(&output).contains(says), "{}", stderr(&output));
     }
     assert_eq!(org.writes(), 0);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -581,7 +573,6 @@ fn actions_list_get_and_set_timeout() {
     );
     assert_code(&partial, 1);
     assert_eq!(timeout(&org.action(id)), Some(42));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// An org of `n` generated actions that allows many requests a minute.
@@ -692,7 +683,6 @@ fn a_300_action_raise_under_faults_changes_exactly_the_eligible_ones() {
     );
     assert_code(&undo, 0);
     assert_eq!(without_versions(&org.actions()), without_versions(&before));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -756,7 +746,6 @@ fn a_fault_free_raise_keeps_the_request_budget() {
          template reads expected)",
         changed.len()
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -794,7 +783,6 @@ fn ctrl_c_finishes_in_flight_writes_flushes_the_journal_and_exits_130() {
     let before_count = updated;
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(org.count(|m, _| m == "PATCH"), before_count);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -802,7 +790,6 @@ fn killed_then_rerun_then_both_undone_is_the_start_state() {
     let org = big_org(120, 0.0, 40);
     let dir = temp_dir("sigkill");
     kill_rerun_undo(&org, &dir, 30, 10, &[]);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -838,5 +825,4 @@ fn ctrl_c_stops_a_one_shot_set_timeout_with_exit_130() {
     let updated = lines.iter().filter(|l| l["status"] == "updated").count();
     assert!(updated < ids.len(), "{updated} of {}", ids.len());
     assert_eq!(org.count(|m, _| m == "PATCH"), updated as u64);
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -297,12 +297,7 @@ fn the_journal_is_written_before_each_write() {
 
 #[test]
 fn an_unwritable_journal_stops_the_write() {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-host-journal-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::support::temp_dir("unwritable-journal");
     let blocker = dir.join("not-a-dir");
     std::fs::write(&blocker, "").unwrap();
     let journal = blocker.join("journal.jsonl");

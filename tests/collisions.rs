@@ -114,7 +114,6 @@ fn the_report_never_overwrites_the_journal_of_its_own_run() {
             &["`--journal`", "`--report`", "x.md"],
         );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -144,7 +143,6 @@ fn the_script_being_run_is_never_overwritten_by_its_plan_or_journal() {
             &[flag, "script", "raise.rhai"],
         );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -162,7 +160,6 @@ fn undo_never_writes_its_report_over_the_journal_it_undoes() {
         Some(&journal),
         &["`--report`", "undo", "run.md"],
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -193,7 +190,6 @@ fn a_symlink_to_the_journal_is_the_journal() {
         Some(&journal),
         &["`--journal`", "`--report`", "link.md", "j.md"],
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -216,5 +212,4 @@ fn a_report_or_plan_is_never_written_over_an_existing_journal() {
             &[args[0], "journal", "old.md"],
         );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }

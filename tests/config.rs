@@ -2,23 +2,19 @@
 //! environment and a throwaway home directory.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
 use dactl::config::{ConfigError, Inputs, Settings};
 use dactl::genesys::Credentials;
 
-/// A fresh home directory, optionally with a `.gc/config.toml`.
-struct Home(PathBuf);
+use crate::support::{TempDir, temp_dir};
+
+/// A fresh home directory, optionally with a `.gc/config.toml`; removed when dropped.
+struct Home(TempDir);
 
 impl Home {
     fn new(config: Option<&str>) -> Home {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dactl-config-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
+        let dir = temp_dir("config-home");
         std::fs::create_dir_all(dir.join(".gc")).unwrap();
         if let Some(config) = config {
             std::fs::write(dir.join(".gc").join("config.toml"), config).unwrap();
@@ -28,12 +24,6 @@ impl Home {
 
     fn path(&self) -> &Path {
         &self.0
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

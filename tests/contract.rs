@@ -1108,7 +1108,6 @@ fn drive(org: &Org, throttled: &Org, variants: &str, conflict: u16) {
         let undo = crate::support::undo(org, journal, &dir.join("undo.jsonl"));
         assert_code(&undo, 0);
     }
-    std::fs::remove_dir_all(dir).unwrap();
 
     // A 429 from the rate limit, seen once: the wait is longer than this client may spend.
     let impatient = client(

@@ -36,7 +36,8 @@ fn definition_files(dir: &Path) -> String {
 #[test]
 fn definitions_declare_every_host_function_with_its_doc_comment() {
     // A folder that does not exist yet, two levels down: it is created.
-    let dir = temp_dir("definitions").join("repo/.dactl/definitions");
+    let root = temp_dir("definitions");
+    let dir = root.join("repo/.dactl/definitions");
     let out = dactl(&["definitions", path(&dir)]);
     assert_code(&out, 0);
     assert!(stderr(&out).contains(path(&dir)), "{}", stderr(&out));

@@ -2,43 +2,9 @@
 //! matches no action. Through the real binary against a sandbox org, comparing what the sandbox
 //! holds and counts before and after.
 
-use std::process::Output;
-
 use dactl::sandbox::SandboxOptions;
 
-use crate::support::{Org, diff, stderr, stdout};
-
-/// The hand-written seed org, with a rate limit that does not slow tests down.
-fn seed() -> Org {
-    Org::start(SandboxOptions {
-        rate_limit: 100_000,
-        ..SandboxOptions::default()
-    })
-}
-
-/// `dactl` against `org`, allowed as many requests a minute as the org, journal in a temp dir.
-fn dactl(org: &Org, args: &[&str]) -> Output {
-    let journal = std::env::temp_dir().join(format!(
-        "dactl-filters-{}-{}.jsonl",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let mut all = vec!["--rate", "100000", "--journal", journal.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let output = org.dactl(&all);
-    let _ = std::fs::remove_file(journal);
-    output
-}
-
-fn assert_code(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "stdout: {}\nstderr: {}",
-        stdout(output),
-        stderr(output)
-    );
-}
+use crate::support::{Org, assert_code, dactl, diff, stderr, stdout};
 
 /// `GET /api/v2/integrations/actions` requests the sandbox answered.
 fn listings(org: &Org) -> u64 {
@@ -47,7 +13,7 @@ fn listings(org: &Org) -> u64 {
 
 #[test]
 fn an_empty_id_list_lists_nothing_without_a_request_and_changes_nothing() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let before = org.actions();
     for expr in [
         "list_actions(#{ids: []}).len()",
@@ -80,7 +46,7 @@ fn an_empty_id_list_lists_nothing_without_a_request_and_changes_nothing() {
 
 #[test]
 fn blank_name_category_and_id_filters_are_refused_naming_the_option() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let before = org.actions();
     // In scripts: a thrown error (exit 1) before any listing.
     for (call, named) in [
@@ -137,7 +103,7 @@ fn blank_name_category_and_id_filters_are_refused_naming_the_option() {
 
 #[test]
 fn an_unknown_category_or_unmatched_name_changes_nothing_in_scripts() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let before = org.actions();
     for expr in [
         "update_timeouts(list_actions(#{category: \"No Such Category\"}), 30).len()",
@@ -162,7 +128,7 @@ fn an_unknown_category_or_unmatched_name_changes_nothing_in_scripts() {
 
 #[test]
 fn set_timeout_with_a_filter_that_matches_nothing_exits_1_naming_it() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let before = org.actions();
     for (args, named) in [
         (

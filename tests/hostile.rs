@@ -10,21 +10,10 @@ use std::process::{Command, Output};
 
 use dactl::sandbox::SandboxOptions;
 
-use crate::support::{Org, dactl_cmd, stderr, stdout};
+use crate::support::{Org, dactl_cmd, stderr, stdout, temp_dir};
 
 const USAGE: i32 = 2;
 const FAILURE: i32 = 1;
-
-/// A fresh, empty directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-hostile-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The id of one standard action of the seed org (ids are the same in every seed org).
 fn standard_id(org: &Org) -> String {
@@ -390,7 +379,6 @@ fn unusable_script_files_are_named_with_a_fix() {
             path.display()
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -423,7 +411,6 @@ fn syntax_errors_point_at_file_line_and_column_with_a_caret() {
     }
     let out = org.dactl(&["eval", "let x = ;"]);
     expect(&org, "eval", &out, FAILURE, &["<eval>:1:9", "^"]);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -495,7 +482,7 @@ fn no_secret_or_token_appears_in_output_or_files_at_full_verbosity() {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dactl"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &home)
+            .env("HOME", &*home)
             .env("XDG_STATE_HOME", home.join("state"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CONFIG_HOME", home.join("config"))
@@ -604,8 +591,6 @@ fn no_secret_or_token_appears_in_output_or_files_at_full_verbosity() {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&home);
-    let _ = std::fs::remove_dir_all(&scripts);
 }
 
 // -- Parsers under random input ------------------------------------------------------------------

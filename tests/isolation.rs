@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{dactl_cmd, stderr, stdout};
+use crate::support::{TempDir, dactl_cmd, stderr, stdout, temp_dir};
 
 const FAILURE: i32 = 1;
 const USAGE: i32 = 2;
@@ -29,16 +29,16 @@ const LOADED: &str = "outside module loaded";
 /// jobs/lib/alias.rhai -> ../../outside/lib.rhai   a file symlink leaving the tree
 /// ```
 struct Tree {
+    /// `folder`, canonicalized.
     root: PathBuf,
+    /// Removed with the tree.
+    _folder: TempDir,
 }
 
 impl Tree {
     fn new(name: &str) -> Tree {
-        let root = std::env::temp_dir().join(format!(
-            "dactl-isolation-{name}-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
+        let folder = temp_dir(&format!("isolation-{name}"));
+        let root = folder.to_path_buf();
         std::fs::create_dir_all(root.join("outside")).unwrap();
         std::fs::create_dir_all(root.join("jobs/lib/deep")).unwrap();
         // Real paths, as the error messages show them (the temp dir may be behind a symlink).
@@ -60,7 +60,10 @@ impl Tree {
         std::os::unix::fs::symlink("../outside", root.join("jobs/link")).unwrap();
         std::os::unix::fs::symlink("../../outside/lib.rhai", root.join("jobs/lib/alias.rhai"))
             .unwrap();
-        Tree { root }
+        Tree {
+            root,
+            _folder: folder,
+        }
     }
 
     fn path(&self, relative: &str) -> PathBuf {
@@ -72,12 +75,6 @@ impl Tree {
         let path = self.path("jobs").join(name);
         std::fs::write(&path, source).unwrap();
         path
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 

@@ -6,15 +6,17 @@
 //! `exec`, and a child is spawned sharing (or copying) its parent's memory until it execs, so a
 //! child of this test process, which holds a sandbox of 10 000 actions and whatever the other
 //! tests hold, would report this process's size. So the child is spawned by a small process
-//! instead: this test binary started again to run only `measured_child`, which spawns the
-//! command, reaps it and prints its peak.
+//! instead: this test binary started again to run only this same test, which, told so by
+//! `DACTL_TEST_MEASURE_ARGS`, plays the helper (`measure_child`: spawn the command, reap it, print
+//! its peak) instead of the test. No separate `#[test]` is a helper: one would count as a test
+//! that passed while checking nothing.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 
 use dactl::sandbox::SandboxOptions;
 
-use crate::support::{Org, dactl_cmd};
+use crate::support::{Org, dactl_cmd, temp_dir};
 
 /// The most the client may hold at its peak, in KiB (what `ru_maxrss` counts in on Linux).
 const LIMIT_KB: u64 = 50 * 1024;
@@ -24,20 +26,15 @@ const MEASURE: &str = "DACTL_TEST_MEASURE_ARGS";
 /// The line the helper prints its findings on.
 const MARK: &str = "measured: ";
 
-/// The helper, in the process started by `peak_of`: runs `dactl` with the arguments in
-/// `MEASURE` (and the sandbox's default client) to its end and prints `measured: {"code",
-/// "peak_kb", "stderr"}` (the end of stderr). Without
-/// `MEASURE` (an ordinary test run) it does nothing.
-#[test]
+/// The helper, in the process started by `peak_of`: runs `dactl` with `args` (a JSON array, from
+/// `MEASURE`) and the sandbox's default client to its end and prints `measured: {"code",
+/// "peak_kb", "stderr"}` (the end of stderr).
 #[expect(
     clippy::zombie_processes,
     reason = "the child is reaped by `wait4`, which gives its resource use"
 )]
-fn measured_child() {
-    let Ok(args) = std::env::var(MEASURE) else {
-        return;
-    };
-    let args: Vec<String> = serde_json::from_str(&args).unwrap();
+fn measure_child(args: &str) {
+    let args: Vec<String> = serde_json::from_str(args).unwrap();
     let mut child = dactl_cmd()
         .args(&args)
         // The sandbox's default client.
@@ -77,7 +74,7 @@ fn measured_child() {
 /// resident memory in KiB, stderr.
 fn peak_of(args: &[String]) -> (i64, u64, String) {
     let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "memory::measured_child", "--nocapture"])
+        .args(["--exact", TEST, "--nocapture"])
         .args(["--test-threads", "1"])
         .env(MEASURE, serde_json::to_string(args).unwrap())
         .output()
@@ -100,20 +97,22 @@ fn peak_of(args: &[String]) -> (i64, u64, String) {
     )
 }
 
+/// The test below, by the name `--exact` matches.
+const TEST: &str = "memory::slow_listing_and_raising_10_000_actions_peaks_under_50_mb";
+
 #[test]
 fn slow_listing_and_raising_10_000_actions_peaks_under_50_mb() {
+    // Started again by `peak_of`: be the small helper process, not the test.
+    if let Ok(args) = std::env::var(MEASURE) {
+        return measure_child(&args);
+    }
     let org = Org::start(SandboxOptions {
         actions: Some(10_000),
         // Never throttled: the client's pace is what is measured.
         rate_limit: 10_000_000,
         ..SandboxOptions::default()
     });
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-memory-{}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("memory");
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/raise-timeouts.rhai");
     let args: Vec<String> = [
@@ -135,7 +134,6 @@ fn slow_listing_and_raising_10_000_actions_peaks_under_50_mb() {
     .map(str::to_owned)
     .to_vec();
     let (code, peak_kb, stderr) = peak_of(&args);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 0, "{stderr}");
     // Every standard action was raised (the rest are built-in or already there), and read
     // back.

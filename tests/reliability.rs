@@ -15,7 +15,7 @@ use dactl::sandbox::SandboxOptions;
 use dactl::secret::Secret;
 use serde_json::Value;
 
-use crate::support::{Org, assert_only_intended, diff, stderr, stdout};
+use crate::support::{Org, assert_only_intended, diff, stderr, stdout, temp_dir};
 
 /// Ids of the org's standard actions (the ones a plain PATCH changes), read with one listing.
 fn standard_ids(org: &Org) -> Vec<String> {
@@ -365,13 +365,12 @@ fn a_server_answering_late_ends_in_a_clear_timeout_error() {
 fn a_full_or_unwritable_journal_stops_every_write_with_a_clear_error() {
     let org = Org::seed();
     let targets = not_at(&org, standard_ids(&org), 17);
-    let dir = std::env::temp_dir().join(format!("dactl-rel-journal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("unwritable-journal");
     let file = dir.join("a-file");
     std::fs::write(&file, "").unwrap();
     let mut journals = vec![
         file.join("journal.jsonl"), // under a file: no directory can be made there
-        dir.clone(),                // a directory, not a file
+        dir.to_path_buf(),          // a directory, not a file
     ];
     if std::path::Path::new("/dev/full").exists() {
         journals.push("/dev/full".into()); // every write: "No space left on device"
@@ -391,7 +390,6 @@ fn a_full_or_unwritable_journal_stops_every_write_with_a_clear_error() {
             "{journal}: a write left without its journal line"
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -405,8 +403,7 @@ fn a_write_told_to_wait_over_180_s_is_journaled_as_failed_and_exits_1() {
         ..SandboxOptions::default()
     });
     let before = org.actions();
-    let dir = std::env::temp_dir().join(format!("dactl-rel-retry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("long-retry");
     let journal = dir.join("journal.jsonl");
     let started = Instant::now();
     let out = org.dactl(&[
@@ -432,5 +429,4 @@ fn a_write_told_to_wait_over_180_s_is_journaled_as_failed_and_exits_1() {
         .unwrap_or_else(|| panic!("an outcome line: {lines:?}"));
     assert_eq!(outcome["status"], "failed", "{outcome}");
     assert!(lines.iter().any(|l| l["kind"] == "intent"), "{lines:?}");
-    let _ = std::fs::remove_dir_all(dir);
 }

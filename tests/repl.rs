@@ -1,13 +1,11 @@
 //! The REPL core fed lines in-process, and the real binary driven in a pseudo-terminal.
 
-use std::process::Command;
-use std::time::Duration;
-
 use dactl::output::Printer;
 use dactl::repl::{ReplCore, input};
 use dactl::script::Host;
 
-use crate::script::{host, temp_dir};
+use crate::script::host;
+use crate::support::{TempDir, dactl_cmd, scratch, temp_dir};
 
 fn offline_core() -> ReplCore {
     let host = Host::offline(Printer::default());
@@ -180,12 +178,15 @@ fn values_print_as_tables_and_summaries() {
 //
 // These need the CLI wiring (`dactl --sandbox repl`) from main.
 
-fn spawn_repl() -> rexpect::session::PtySession {
-    spawn_repl_with(&temp_dir("pty-data"))
+/// The REPL in a pseudo-terminal, with its data (history) in a fresh folder that lives as long as
+/// the returned value.
+fn spawn_repl() -> (rexpect::session::PtySession, TempDir) {
+    let data = temp_dir("pty-data");
+    (spawn_repl_with(&data), data)
 }
 
 fn spawn_repl_with(data: &std::path::Path) -> rexpect::session::PtySession {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dactl"));
+    let mut command = dactl_cmd();
     command
         .args(["--sandbox", "repl"])
         .env("XDG_DATA_HOME", data)
@@ -199,7 +200,7 @@ fn spawn_repl_with(data: &std::path::Path) -> rexpect::session::PtySession {
 
 #[test]
 fn pty_tab_completes_fetch_a() {
-    let mut p = spawn_repl();
+    let (mut p, _data) = spawn_repl();
     p.send("fetch_a").unwrap();
     p.send("\t").unwrap();
     p.flush().unwrap();
@@ -216,7 +217,7 @@ fn pty_tab_completes_fetch_a() {
 
 #[test]
 fn pty_function_over_three_lines_then_called() {
-    let mut p = spawn_repl();
+    let (mut p, _data) = spawn_repl();
     p.send_line("fn add_ten(x) {").unwrap();
     p.send_line("  x + 10").unwrap();
     p.send_line("}").unwrap();
@@ -228,11 +229,15 @@ fn pty_function_over_three_lines_then_called() {
     p.exp_eof().unwrap();
 }
 
+/// Ctrl-C is sent once the loop has said it started (not after a sleep): sent while the line
+/// editor still held the terminal, it would be a keypress at the next prompt, not a signal.
 #[test]
 fn pty_ctrl_c_stops_a_long_loop_and_the_prompt_returns() {
-    let mut p = spawn_repl();
-    p.send_line("let n = 0; loop { n += 1; }").unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let (mut p, _data) = spawn_repl();
+    // The echo of the typed line shows `"loop" + "ing"`; only the running entry prints `looping`.
+    p.send_line("print(\"loop\" + \"ing\"); let n = 0; loop { n += 1; }")
+        .unwrap();
+    p.exp_string("looping").expect("the loop started");
     p.send_control('c').unwrap();
     p.exp_string("Interrupted").expect("the loop stops");
     p.exp_string("dactl> ").unwrap();
@@ -270,7 +275,7 @@ fn pty_history_is_kept_across_sessions() {
 /// Run `dactl --sandbox -v actions list` in a pty, with or without `NO_COLOR`; returns all it
 /// printed (stdout and stderr share the terminal).
 fn in_a_terminal(no_colour: bool) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dactl"));
+    let mut command = dactl_cmd();
     command
         .args(["--sandbox", "-v", "actions", "list"])
         .env("TERM", "xterm")
@@ -334,7 +339,7 @@ fn piped_repl(
 #[test]
 fn piped_repl_input_stops_at_the_first_error_with_exit_1() {
     let org = crate::support::Org::seed();
-    let journal = temp_dir("repl-piped").join("journal.jsonl");
+    let journal = scratch("repl-piped.jsonl");
     let out = piped_repl(
         &org,
         &journal,
@@ -365,7 +370,7 @@ fn piped_repl_input_stops_at_the_first_error_with_exit_1() {
 #[test]
 fn the_repl_says_where_its_journal_is_when_it_first_writes() {
     let org = crate::support::Org::seed();
-    let journal = temp_dir("repl-journal").join("journal.jsonl");
+    let journal = scratch("repl-journal.jsonl");
     let pick = "list_actions().filter(|a| a.kind == \"standard\" && a.timeout_seconds != () && a.timeout_seconds != 33)";
     let input = format!(
         "let todo = {pick};\nlet first = update_timeout(todo[0], 33);\nprint(\"between\");\nlet second = update_timeout(todo[1], 33);\nfirst.status\n"
@@ -384,7 +389,7 @@ fn the_repl_says_where_its_journal_is_when_it_first_writes() {
     // A session that writes nothing names no journal.
     let out = piped_repl(
         &org,
-        &temp_dir("repl-no-journal").join("j.jsonl"),
+        &scratch("repl-no-journal.jsonl"),
         "list_actions().len()\n",
     );
     assert_eq!(out.status.code(), Some(0));

@@ -2,80 +2,34 @@
 //! first write changed more than its timeout (and puts it back), and an error that would repeat
 //! for every action stops a run at once. All through the real binary against a sandbox.
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use dactl::sandbox::SandboxOptions;
 use serde_json::{Value, json};
 
-use crate::support::{Org, diff, foreign_draft, stderr, stdout};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-safety-{}-{name}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn org(options: SandboxOptions) -> Org {
-    Org::start(SandboxOptions {
-        rate_limit: 100_000,
-        ..options
-    })
-}
-
-fn dactl(org: &Org, args: &[&str]) -> Output {
-    let mut all = vec!["--rate", "100000"];
-    all.extend_from_slice(args);
-    org.dactl(&all)
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
+use crate::support::{Org, code, dactl, diff, foreign_draft, report, stderr, stdout, temp_dir};
 
 fn shown(output: &Output) -> String {
     format!("stdout: {}\nstderr: {}", stdout(output), stderr(output))
-}
-
-/// The `--json` report: the last line of stdout.
-fn report(output: &Output) -> Value {
-    let text = stdout(output);
-    serde_json::from_str(text.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}: {}", shown(output)))
 }
 
 fn count(org: &Org, method: &str, route_end: &str) -> u64 {
     org.count(|m, r| m == method && r.ends_with(route_end))
 }
 
-fn action_path(org: &Org, id: &str) -> String {
-    org.action_path(id)
-}
-
-fn api(org: &Org, method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
-    org.api(method, url, body)
-}
-
-fn function_action(org: &Org) -> Value {
-    org.function_action()
-}
-
 #[test]
 fn someone_elses_draft_is_never_published_and_the_action_is_skipped_with_a_reason() {
-    let org = org(SandboxOptions::default());
-    let action = function_action(&org);
+    let org = Org::unthrottled(SandboxOptions::default());
+    let action = org.function_action();
     let id = action["id"].as_str().unwrap();
     foreign_draft(&org, id);
     let before = org.action(id);
     let publishes = count(&org, "POST", "/draft/publish");
 
     // A journal folder of its own: other tests' runs on other sandboxes drafted the same ids.
-    let journal = temp_dir("foreign-draft").join("run.jsonl");
+    let dir = temp_dir("foreign-draft");
+    let journal = dir.join("run.jsonl");
     let out = dactl(
         &org,
         &[
@@ -113,17 +67,16 @@ fn someone_elses_draft_is_never_published_and_the_action_is_skipped_with_a_reaso
 #[test]
 fn a_draft_an_interrupted_run_left_is_reused_only_while_the_journal_says_it_is_dactls_and_untouched()
  {
-    let org = org(SandboxOptions::default());
+    let org = Org::unthrottled(SandboxOptions::default());
     let dir = temp_dir("own-draft");
-    let action = function_action(&org);
+    let action = org.function_action();
     let id = action["id"].as_str().unwrap();
     let version = action["version"].as_i64().unwrap();
     // What an interrupted run leaves: its journal says it was creating a draft from the published
     // version, and the draft exists, untouched.
-    let (status, _) = api(
-        &org,
+    let (status, _) = org.api(
         reqwest::Method::POST,
-        &format!("{}/draft", action_path(&org, id)),
+        &format!("{}/draft", org.action_path(id)),
         None,
     );
     assert_eq!(status, 200);
@@ -211,11 +164,11 @@ fn a_draft_an_interrupted_run_left_is_reused_only_while_the_journal_says_it_is_d
 
 #[test]
 fn a_function_action_published_meanwhile_keeps_the_other_change_and_gets_the_timeout() {
-    let org = org(SandboxOptions {
+    let org = Org::unthrottled(SandboxOptions {
         latency_ms: 150,
         ..SandboxOptions::default()
     });
-    let action = function_action(&org);
+    let action = org.function_action();
     let id = action["id"].as_str().unwrap().to_owned();
     let child = crate::support::dactl_cmd()
         .args(["--environment", &org.url(), "--rate", "100000"])
@@ -253,7 +206,7 @@ fn a_function_action_published_meanwhile_keeps_the_other_change_and_gets_the_tim
 
 /// `raise-timeouts.rhai` on the seed org with `corrupt_writes` PATCHes corrupted.
 fn corrupted_raise(corrupt_writes: u32, extra: &[&str]) -> (Org, Vec<Value>, Output) {
-    let org = org(SandboxOptions {
+    let org = Org::unthrottled(SandboxOptions {
         corrupt_writes,
         ..SandboxOptions::default()
     });
@@ -380,7 +333,7 @@ fn a_canary_that_passes_is_named_and_the_run_goes_on() {
 
 #[test]
 fn a_missing_edit_permission_stops_a_bulk_run_at_the_first_write() {
-    let org = org(SandboxOptions {
+    let org = Org::unthrottled(SandboxOptions {
         actions: Some(60),
         read_only_clients: vec![("viewer".into(), "viewer-secret".into())],
         ..SandboxOptions::default()
@@ -428,7 +381,7 @@ fn a_missing_edit_permission_stops_a_bulk_run_at_the_first_write() {
 /// retries on every remaining action.
 #[test]
 fn a_region_that_stops_answering_stops_a_bulk_run() {
-    let org = org(SandboxOptions {
+    let org = Org::unthrottled(SandboxOptions {
         actions: Some(60),
         ..SandboxOptions::default()
     });
@@ -485,5 +438,4 @@ fn a_region_that_stops_answering_stops_a_bulk_run() {
         "{}",
         shown(&out)
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }

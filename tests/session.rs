@@ -11,21 +11,19 @@ use dactl::sandbox::SandboxOptions;
 use dactl::session::{Connection, Session, SessionOptions};
 use serde_json::Value;
 
-/// A session on its own sandbox, with its journal in a fresh temporary directory.
+use crate::support::{TempDir, temp_dir};
+
+/// A session on its own sandbox, with its journal in a fresh temporary directory (removed with
+/// the `Run`, after the session: fields drop in order).
 pub struct Run {
     pub session: Session,
-    pub dir: PathBuf,
+    pub dir: TempDir,
     http: reqwest::Client,
 }
 
 impl Run {
     pub fn start(sandbox: SandboxOptions, dry_run: bool) -> Run {
-        let dir = std::env::temp_dir().join(format!(
-            "dactl-host-test-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("session");
         Run::with_journal(sandbox, dry_run, Some(dir.join("journal.jsonl")), dir)
     }
 
@@ -33,7 +31,7 @@ impl Run {
         sandbox: SandboxOptions,
         dry_run: bool,
         journal: Option<PathBuf>,
-        dir: PathBuf,
+        dir: TempDir,
     ) -> Run {
         let options = SessionOptions {
             dry_run,
@@ -51,7 +49,7 @@ impl Run {
         }
     }
 
-    pub fn from_parts(session: Session, dir: PathBuf) -> Run {
+    pub fn from_parts(session: Session, dir: TempDir) -> Run {
         Run {
             session,
             dir,
@@ -66,12 +64,7 @@ impl Run {
     /// The seed org, with the canary off: for tests of what a write does when it is not the
     /// run's first (conflicts at PATCH time, the journal of a plain write).
     pub fn seed_without_canary() -> Run {
-        let dir = std::env::temp_dir().join(format!(
-            "dactl-host-test-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("session");
         let options = SessionOptions {
             journal: Some(dir.join("journal.jsonl")),
             rate_per_minute: 100_000,
@@ -186,12 +179,6 @@ impl Run {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -605,7 +592,23 @@ fn faults_do_not_stop_a_bulk_run() {
             "{change:?}"
         );
     }
-    for change in &function_changes {
+    // A function action whose draft request landed but whose answer was lost (the sandbox
+    // acted, then dropped the connection) is left alone, by design: the draft there may be
+    // dactl's, but that cannot be proven, and someone else's draft is never published. Whether
+    // a draft request meets that fault depends on the order concurrent requests reach the
+    // sandbox, so the test allows it, and checks below that such an action is untouched.
+    let unanswered_draft = |c: &Change| {
+        c.status == Status::Skipped
+            && c.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("dactl's own request to create one got no answer"))
+    };
+    let left_alone: Vec<&str> = function_changes
+        .iter()
+        .filter(|c| unanswered_draft(c))
+        .map(|c| c.id.as_str())
+        .collect();
+    for change in function_changes.iter().filter(|c| !unanswered_draft(c)) {
         let expected = if change.before.unwrap_or(15) == 12 {
             Status::Unchanged
         } else {
@@ -613,6 +616,10 @@ fn faults_do_not_stop_a_bulk_run() {
         };
         assert_eq!(change.status, expected, "{change:?}");
     }
+    assert!(
+        left_alone.len() < function_changes.len(),
+        "every function action was left alone: {function_changes:?}"
+    );
     assert!(run.faults() > 5, "the sandbox injected faults");
     let verification = run.session.verify(&changes).unwrap();
     assert!(verification.ok, "{verification:?}");
@@ -632,7 +639,13 @@ fn faults_do_not_stop_a_bulk_run() {
                 v.as_object_mut().unwrap().remove("version");
             }
         }
-        if functions.iter().any(|t| t.action.id == a["id"]) {
+        if left_alone.iter().any(|id| a["id"] == *id) {
+            // Only the draft its lost request created; published as it was.
+            assert!(b["draft"].is_object(), "{b}");
+            for v in [&mut a, &mut b] {
+                v.as_object_mut().unwrap().remove("draft");
+            }
+        } else if functions.iter().any(|t| t.action.id == a["id"]) {
             assert_eq!(b["function"]["function"]["timeoutSeconds"], 12);
             for v in [&mut a, &mut b] {
                 v.as_object_mut().unwrap().remove("version");
@@ -648,12 +661,7 @@ fn faults_do_not_stop_a_bulk_run() {
 
 /// A sandbox answering every API call after `latency_ms`, with writes at `concurrency`.
 fn slow_run(latency_ms: u64, concurrency: usize) -> Run {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-host-test-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("session");
     let sandbox = SandboxOptions {
         latency_ms,
         ..SandboxOptions::default()
@@ -680,15 +688,23 @@ fn bulk_writes_run_concurrently() {
     let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
     let changes = run.session.update_timeouts(targets.clone(), &mut decide);
     assert!(changes.iter().all(|c| c.status == Status::Updated));
-    // With every answer 100 ms late, the sandbox saw the writes overlap up to the concurrency
-    // (one at a time would never go above 1). Counted by the sandbox, not timed.
+    // With every answer 100 ms late, the sandbox saw writes overlap (one at a time never goes
+    // above 1), and never more than the concurrency (a run that ignored it would send all 24 or
+    // more at once). Counted by the sandbox. How close to 8 the peak comes depends on how busy
+    // the machine is, so it is not checked: only that a second write left within the 100 ms the
+    // first one was held.
     let peak = run.peak_in_flight();
     assert!(
-        (6..=8).contains(&peak),
+        (2..=8).contains(&peak),
         "{peak} requests at once, concurrency 8"
     );
 }
 
+/// Interrupted once the first write has ended (seen in the journal, not after a sleep): the
+/// writes in flight then finish, no other starts, and every write done is journaled. Fails with
+/// an interrupt that is ignored (every target updated, nothing skipped), one that abandons writes
+/// in flight (a PATCH without its outcome line), or one that lets writes start after it (more
+/// updated than had ended, plus the 2 in flight).
 #[test]
 fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
     let run = slow_run(150, 2);
@@ -698,13 +714,28 @@ fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
         .filter(|a| timeout_of(a) != Some(44))
         .collect();
     let flag = run.session.cancel_flag();
+    let journal = run.dir.join("journal.jsonl");
+    // Sets the flag when the journal first holds an outcome; returns how many it held just after.
     let interrupter = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(700));
+        let ended = || {
+            std::fs::read_to_string(&journal)
+                .map(|text| text.matches("\"kind\":\"outcome\"").count())
+                .unwrap_or(0)
+        };
+        let start = std::time::Instant::now();
+        while ended() == 0 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "no write ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         flag.store(true, Ordering::SeqCst);
+        ended()
     });
     let mut decide = |_: &ActionInfo| Ok(Some(Timeout(44)));
     let changes = run.session.update_timeouts(targets.clone(), &mut decide);
-    interrupter.join().unwrap();
+    let ended = interrupter.join().unwrap();
     let updated: Vec<&str> = changes
         .iter()
         .filter(|c| c.status == Status::Updated)
@@ -714,10 +745,18 @@ fn an_interrupt_lets_writes_in_flight_finish_and_starts_no_more() {
         .iter()
         .filter(|c| c.status == Status::Skipped)
         .count();
+    // Writes that had started when the flag was set: those ended, and at most 2 (the
+    // concurrency) in flight. None started after it.
     assert!(
-        !updated.is_empty() && skipped > 0,
-        "{} updated, {skipped} skipped",
+        !updated.is_empty() && updated.len() <= ended + 2,
+        "{} updated; {ended} had ended at the interrupt",
         updated.len()
+    );
+    // The interrupt came with writes left to start (each of them takes 150 ms, 2 at a time: the
+    // journal is read every 2 ms); else this test checked nothing.
+    assert!(
+        skipped > 0,
+        "the interrupt came after every write had started ({ended} had ended)"
     );
     assert_eq!(updated.len() + skipped, targets.len());
     // Exactly the updated ones changed, each journaled with an outcome.

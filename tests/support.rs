@@ -2,8 +2,10 @@
 //! and the steps bulk scenarios share (raise, undo, the eligible set, journals, kill -9).
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use dactl::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
@@ -34,6 +36,14 @@ impl Org {
 
     pub fn seed() -> Org {
         Org::start(SandboxOptions::default())
+    }
+
+    /// An org of `options` with a rate limit that does not slow tests down (100 000 a minute).
+    pub fn unthrottled(options: SandboxOptions) -> Org {
+        Org::start(SandboxOptions {
+            rate_limit: 100_000,
+            ..options
+        })
     }
 
     pub fn url(&self) -> String {
@@ -181,12 +191,48 @@ pub fn dactl_cmd() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    let home = std::env::temp_dir().join(format!("dactl-test-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
+    let home = test_home();
     cmd.env("HOME", &home)
         .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_DATA_HOME", home.join("data"));
     cmd
+}
+
+/// This test process's own folder, removed when the process exits: the home of every `dactl` it
+/// runs (`home/`) and `scratch` files. A static is never dropped, so the removal is an `atexit`
+/// handler: it runs however the harness ends (failed tests included); only a process killed by a
+/// signal leaves the folder behind.
+fn process_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    extern "C" fn remove() {
+        if let Some(dir) = DIR.get() {
+            let _ = std::fs::remove_dir_all(dir.path());
+        }
+    }
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("dactl-tests-")
+            .tempdir()
+            .expect("a temporary folder for this test process");
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        // SAFETY: `remove` is a plain function that only reads the static above.
+        unsafe { libc::atexit(remove) };
+        dir
+    })
+    .path()
+}
+
+/// The home folder of every `dactl` this process runs: one per process (so tokens, config and
+/// default journals of one test run never meet another's).
+fn test_home() -> PathBuf {
+    process_dir().join("home")
+}
+
+/// A path no one else uses (`{name}-{random}`), in a folder removed when the test process exits:
+/// for a file that must outlive the statement that names it (a session's journal), where a
+/// `temp_dir` would have to be kept alongside.
+pub fn scratch(name: &str) -> PathBuf {
+    process_dir().join(format!("{name}-{}", fastrand::u64(..)))
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -240,15 +286,34 @@ pub fn diff(before: &[Value], after: &[Value]) -> Vec<(String, Vec<String>)> {
 /// The reusable raise script: `--arg target=T`, `--arg unset=set`.
 pub const RAISE: &str = "scripts/raise-timeouts.rhai";
 
-/// A fresh folder under the temporary directory, for journals and plans.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "dactl-bulk-{}-{name}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the temporary directory (for journals, plans, scripts, homes),
+/// removed with everything in it when the value is dropped. Bind it (`let dir = temp_dir(..)`)
+/// for as long as anything uses the folder, processes the test started included: a bare
+/// `temp_dir(..).join(..)` removes the folder at the end of the statement.
+#[must_use = "the folder is removed when this value is dropped"]
+pub fn temp_dir(name: &str) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("dactl-test-{name}-"))
+        .tempdir()
+        .expect("a temporary folder");
+    TempDir(dir)
+}
+
+/// A folder of `temp_dir`: reads as its `Path`; removed when dropped.
+pub struct TempDir(tempfile::TempDir);
+
+impl Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 pub fn path(p: &Path) -> &str {
@@ -299,6 +364,18 @@ pub fn dactl(org: &Org, args: &[&str]) -> Output {
     let mut all = vec!["--rate", "100000"];
     all.extend_from_slice(args);
     org.dactl(&all)
+}
+
+/// `dactl` against `org` as the client `id`:`secret`, allowed as many requests a minute as the
+/// org.
+pub fn dactl_as(org: &Org, (id, secret): (&str, &str), args: &[&str]) -> Output {
+    dactl_cmd()
+        .args(["--environment", &org.url(), "--rate", "100000"])
+        .args(args)
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", id)
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret)
+        .output()
+        .expect("dactl runs")
 }
 
 /// The JSON report `--json` prints as the last line of stdout.

@@ -3,48 +3,13 @@
 //! changes by filter unless asked for, and reported. Through the real binary against a sandbox.
 
 use std::collections::HashMap;
-use std::process::Output;
 
 use dactl::sandbox::SandboxOptions;
 use serde_json::Value;
 
-use crate::support::{Org, stderr, stdout};
-
-/// The hand-written seed org, with a rate limit that does not slow tests down.
-fn seed() -> Org {
-    Org::start(SandboxOptions {
-        rate_limit: 100_000,
-        ..SandboxOptions::default()
-    })
-}
-
-/// `dactl` against `org`, allowed as many requests a minute as the org, journal in a temp dir.
-fn dactl(org: &Org, args: &[&str]) -> Output {
-    let journal = std::env::temp_dir().join(format!(
-        "dactl-unset-{}-{}.jsonl",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let mut all = vec!["--rate", "100000", "--journal", journal.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let output = org.dactl(&all);
-    let _ = std::fs::remove_file(journal);
-    output
-}
-
-fn assert_code(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "stdout: {}\nstderr: {}",
-        stdout(output),
-        stderr(output)
-    );
-}
-
-fn timeout(action: &Value) -> Option<i64> {
-    action["config"]["timeoutSeconds"].as_i64()
-}
+use crate::support::{
+    Org, RAISE, assert_code, dactl, kinds, report, stderr, stdout, temp_dir, timeout,
+};
 
 /// The cells of a table row (columns are at least two spaces apart).
 fn cells(line: &str) -> Vec<&str> {
@@ -56,7 +21,7 @@ fn cells(line: &str) -> Vec<&str> {
 
 #[test]
 fn actions_list_and_eval_tables_show_unset_not_a_dash() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let stored: HashMap<String, Option<i64>> = org
         .actions()
         .iter()
@@ -88,23 +53,6 @@ fn actions_list_and_eval_tables_show_unset_not_a_dash() {
     }
 }
 
-const RAISE: &str = "scripts/raise-timeouts.rhai";
-
-/// Kinds by id, from `dactl actions list --json`.
-fn kinds(org: &Org) -> HashMap<String, String> {
-    let list = dactl(org, &["--json", "actions", "list"]);
-    assert_code(&list, 0);
-    let all: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
-    all.iter()
-        .map(|a| {
-            (
-                a["id"].as_str().unwrap().to_owned(),
-                a["kind"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Ids of the standard actions in `actions` that `keep` the timeout of.
 fn standard(
     actions: &[Value],
@@ -132,7 +80,7 @@ fn changed(before: &[Value], after: &[Value]) -> Vec<String> {
 
 #[test]
 fn the_raise_script_leaves_unset_actions_alone_unless_asked_and_says_so() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let kinds = kinds(&org);
     let before = org.actions();
     let unset = standard(&before, &kinds, |t| t.is_none());
@@ -175,7 +123,7 @@ fn the_raise_script_leaves_unset_actions_alone_unless_asked_and_says_so() {
 
 #[test]
 fn the_raise_script_refuses_an_unknown_unset_value_before_any_write() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let before = org.actions();
     for value in ["bogus", "", "yes"] {
         let arg = format!("unset={value}");
@@ -201,15 +149,9 @@ fn change_of<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no change for {id} in {report}"))
 }
 
-fn report(output: &Output) -> Value {
-    let text = stdout(output);
-    serde_json::from_str(text.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
 #[test]
 fn set_timeout_by_category_leaves_unset_actions_alone_unless_include_unset() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let kinds = kinds(&org);
     let before = org.actions();
     // A category of standard actions (no function ones: 41 s is too long for those) with both
@@ -311,7 +253,7 @@ fn set_timeout_by_category_leaves_unset_actions_alone_unless_include_unset() {
 
 #[test]
 fn set_timeout_by_id_changes_an_unset_action_as_asked() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let kinds = kinds(&org);
     let unset = standard(&org.actions(), &kinds, |t| t.is_none());
     let id = unset[0].as_str();
@@ -339,14 +281,14 @@ fn the_quick_start_still_changes_actions_on_the_sandbox_org() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let command = "--sandbox run scripts/raise-timeouts.rhai --arg target=30";
     assert!(readme.contains(command), "the README's quick start changed");
-    let journal = std::env::temp_dir().join(format!("dactl-quick-{}.jsonl", std::process::id()));
+    let dir = temp_dir("quick-start");
+    let journal = dir.join("journal.jsonl");
     let out = crate::support::dactl_cmd()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["--json", "--journal", journal.to_str().unwrap()])
         .args(command.split(' '))
         .output()
         .unwrap();
-    let _ = std::fs::remove_file(journal);
     assert_code(&out, 0);
     let json = report(&out);
     assert!(json["counts"]["updated"].as_u64().unwrap() > 5, "{json}");
@@ -358,7 +300,7 @@ fn the_quick_start_still_changes_actions_on_the_sandbox_org() {
 /// picks an action with a timeout set.
 #[test]
 fn the_examples_leave_unset_actions_alone_unless_asked_and_say_so() {
-    let org = seed();
+    let org = Org::unthrottled(SandboxOptions::default());
     let kinds = kinds(&org);
     let before = org.actions();
     let unset = standard(&before, &kinds, |t| t.is_none());
@@ -444,7 +386,7 @@ fn the_examples_leave_unset_actions_alone_unless_asked_and_say_so() {
     );
 
     // 01 picks an action with a timeout set, and says its before.
-    let fresh = seed();
+    let fresh = Org::unthrottled(SandboxOptions::default());
     let start = fresh.actions();
     let out = dactl(&fresh, &["run", "examples/01-raise-one.rhai"]);
     assert_code(&out, 0);

@@ -205,7 +205,6 @@ fn bulk_scenarios(variants: &str) {
         &expected,
         &format!("{variants}: undo of (b)"),
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// `raise` to [`TARGET`], slowed to two requests at a time, while another editor changes each of
