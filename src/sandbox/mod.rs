@@ -8,7 +8,7 @@
 //! - `gateway`: correlation ids, request statistics, latency and fault injection.
 //! - `state`: the org behind one mutex; `seed`: the default and generated orgs.
 //!
-//! Where the platform's behaviour is UNCONFIRMED, `variants` offers each plausible behaviour and
+//! Where the platform's behaviour is UNCONFIRMED, `variants` (`crate::platform::variants`) offers each plausible behaviour and
 //! defaults to the harshest one a source supports: templates shown by URI only, a write without
 //! template text getting the platform's defaults, a stale version answered by 400 `bad.request`,
 //! bad client credentials by 400. Other decisions where the notes are silent:
@@ -57,7 +57,10 @@ mod gateway;
 mod routes;
 mod seed;
 mod state;
-pub mod variants;
+
+/// The platform variants table lives in `platform` (production code reads it too); the sandbox
+/// plays it.
+pub use crate::platform::variants;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
