@@ -13,7 +13,7 @@
 use serde_json::{Map, Value, json};
 
 use super::state::{Body, Integration, StoredAction, uuid_like};
-use crate::genesys::models::{ActionConfig, Function, FunctionConfig};
+use super::wire::{ActionConfig, Function, FunctionConfig, FunctionZipConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -701,38 +701,31 @@ fn function_config(
     rng: &mut fastrand::Rng,
 ) -> FunctionConfig {
     let zip_id = uuid_like(rng);
-    let mut function = Map::new();
-    function.insert("id".into(), uuid_like(rng).into());
-    function.insert("name".into(), format!("dataaction-{id}").into());
-    function.insert(
-        "description".into(),
-        format!("{} handler", spec.name).into(),
-    );
-    function.insert("dateCreated".into(), "2025-03-14T09:26:53.000Z".into());
-    function.insert("zipId".into(), zip_id.clone().into());
-    function.insert("handler".into(), "src/index.handler".into());
-    function.insert("runtime".into(), "nodejs22.x".into());
-    let mut extra = Map::new();
-    extra.insert("id".into(), id.into());
-    extra.insert(
-        "zip".into(),
-        json!({
-            "id": zip_id,
-            "name": format!("{}.zip", spec.name.to_lowercase().replace(' ', "-")),
-            "status": "Available",
-            "dateCreated": "2025-03-14T09:26:40.000Z",
-        }),
-    );
-    extra.insert(
-        "selfUri".into(),
-        format!("/api/v2/integrations/actions/{id}/function").into(),
-    );
+    let function = Function {
+        id: Some(uuid_like(rng)),
+        name: Some(format!("dataaction-{id}")),
+        description: Some(format!("{} handler", spec.name)),
+        date_created: Some("2025-03-14T09:26:53.000Z".into()),
+        zip_id: Some(zip_id.clone()),
+        handler: Some("src/index.handler".into()),
+        runtime: Some("nodejs22.x".into()),
+        timeout_seconds: Some(shape.function_timeout.unwrap_or(15)),
+    };
     FunctionConfig {
-        function: Some(Function {
-            timeout_seconds: Some(shape.function_timeout.unwrap_or(15)),
-            extra: function,
+        function: Some(function),
+        id: Some(id.into()),
+        zip: Some(FunctionZipConfig {
+            id: Some(zip_id),
+            name: Some(format!(
+                "{}.zip",
+                spec.name.to_lowercase().replace(' ', "-")
+            )),
+            status: Some("Available".into()),
+            date_created: Some("2025-03-14T09:26:40.000Z".into()),
+            ..FunctionZipConfig::default()
         }),
-        extra,
+        upload_exception_history: None,
+        self_uri: Some(format!("/api/v2/integrations/actions/{id}/function")),
     }
 }
 
