@@ -11,6 +11,7 @@ pub mod config;
 pub mod doctor;
 pub mod genesys;
 pub mod output;
+pub mod platform;
 pub mod repl;
 pub mod report;
 pub mod run_files;

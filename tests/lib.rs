@@ -28,6 +28,7 @@ mod support;
 mod terminal;
 mod unset;
 mod variants;
+mod wire;
 
 /// Cargo builds only this binary (`autotests = false`): a `tests/*.rs` file not declared above
 /// compiles into nothing, and its tests never run, silently. This fails naming any such file.

@@ -9,7 +9,7 @@ use crate::change::{ActionInfo, Engine, EngineOptions, Kind};
 use crate::genesys::actions::{IDS_PER_REQUEST, PAGE_SIZE};
 use crate::genesys::models::ActionConfig;
 use crate::genesys::{Client, ClientOptions};
-use crate::sandbox::variants::VARIANTS;
+use crate::platform::variants::VARIANTS;
 use crate::session::Session;
 
 use super::*;

@@ -29,7 +29,7 @@
 //! Edit permission cannot be checked without a write (the API has no dry-run PATCH), so the
 //! findings say where to look instead. The same holds for two of the platform variants
 //! (`conflict-status`, `template-on-missing`); the others are named with the values of
-//! `sandbox::variants::VARIANTS`, so `--sandbox-variant` can reproduce the org.
+//! `platform::variants::VARIANTS`, so `--sandbox-variant` can reproduce the org.
 //!
 //! The cost estimate is the request budget of "set every standard action" as the change engine
 //! spends it (see [`Estimate`]); its time is [`minutes`] of (requests, rate), the least time the
@@ -78,7 +78,7 @@ mod tests {
     use crate::change::{ActionInfo, Kind};
     use crate::genesys::models::ActionConfig;
     use crate::genesys::{Client, ClientOptions, Credentials, Error};
-    use crate::sandbox::variants::VARIANTS;
+    use crate::platform::variants::VARIANTS;
     use crate::secret::Secret;
 
     fn info(id: &str, kind: Kind, config: serde_json::Value) -> ActionInfo {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::change::{ActionInfo, Classifier, Engine, Kind};
 use crate::genesys::models::{EntityListing, Integration};
 use crate::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error};
-use crate::sandbox::variants::VARIANTS;
+use crate::platform::variants::VARIANTS;
 use crate::secret::Secret;
 
 use super::*;

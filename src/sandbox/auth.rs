@@ -15,7 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::gateway::Ctx;
 use super::state::{Shared, Token, token_key};
 use super::variants::TokenErrorStatus;
-use crate::genesys::models::{OAuthError, TokenResponse};
+use super::wire::{OAuthError, TokenResponse};
 
 /// Permission every write to an action needs.
 pub const ACTION_EDIT: &str = "integrations:action:edit";

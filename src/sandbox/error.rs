@@ -5,9 +5,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
 
-use crate::genesys::models::ErrorBody;
+use super::wire::{Detail, ErrorBody};
 
 /// A failed API request, ready to be sent as an `ErrorBody`. Boxed: handlers pass it around in
 /// `Result`s, which should stay small.
@@ -91,24 +90,21 @@ impl ApiError {
 
     pub fn body(&self) -> ErrorBody {
         let this = &self.0;
-        let mut details = Vec::new();
-        if let Some(field) = &this.field {
-            details.push(json!({ "errorCode": this.code, "fieldName": field }));
-        }
-        let mut params = Map::new();
-        if let Some(field) = &this.field {
-            params.insert("field".into(), Value::String(field.clone()));
-        }
+        let details = this.field.iter().map(|field| Detail {
+            error_code: this.code.to_owned(),
+            field_name: field.clone(),
+        });
         ErrorBody {
             message: this.message.clone(),
             code: this.code.to_owned(),
             status: this.status.as_u16(),
-            context_id: Some(this.context_id.clone()),
+            context_id: this.context_id.clone(),
             entity_id: this.entity_id.clone(),
-            entity_name: None,
-            message_with_params: None,
-            message_params: (!params.is_empty()).then_some(params),
-            details,
+            message_params: this
+                .field
+                .as_ref()
+                .map(|field| [("field".to_owned(), field.clone())].into()),
+            details: details.collect(),
             errors: vec![],
         }
     }

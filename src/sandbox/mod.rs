@@ -4,19 +4,24 @@
 //! a stale version, a per-token sliding-window rate limit, and faults on demand.
 //!
 //! - `auth`: `POST /oauth/token`, bearer tokens, permissions, the per-token rate limit.
-//! - `routes`: the Data Actions and integrations endpoints and the `/sandbox/...` inspection routes.
+//! - `routes`: the Data Actions and integrations endpoints and the `/sandbox/...` inspection routes,
+//!   one file per resource.
+//! - `wire`: the sandbox's own request and answer types, read from the contract file and sharing
+//!   nothing with the client's `genesys::models`; what they refuse and what they keep is said there.
 //! - `gateway`: correlation ids, request statistics, latency and fault injection.
 //! - `state`: the org behind one mutex; `seed`: the default and generated orgs.
 //!
-//! Where the platform's behaviour is UNCONFIRMED, `variants` offers each plausible behaviour and
+//! Where the platform's behaviour is UNCONFIRMED, `variants` (`crate::platform::variants`) offers each plausible behaviour and
 //! defaults to the harshest one a source supports: templates shown by URI only, a write without
 //! template text getting the platform's defaults, a stale version answered by 400 `bad.request`,
 //! bad client credentials by 400. Other decisions where the notes are silent:
 //! - Configs are stored with their templates named by URI and the text kept apart, byte for byte
 //!   (`state::Body`); template routes serve it as `text/plain`.
 //! - Request bodies are checked as the platform would: unknown top-level fields, a missing
-//!   `version`, function settings without the contract's required fields, and template text or
-//!   headers that are not strings are refused with 400 and the error body of the notes.
+//!   `version`, function settings without the contract's required fields, a field of another type
+//!   than the contract gives it, a draft contract that is not an `ActionContractInput`, and
+//!   template text or headers that are not strings are refused with 400 and the error body of
+//!   the notes. A config keeps fields no model lists. `wire` says what is closed and why.
 //! - A second `POST .../draft` while a draft exists is a 400 `bad.request` (not a 409, which would
 //!   read as a version conflict). A draft starts at version 1; `PATCH .../draft` checks and bumps
 //!   it; `PUT .../draft/function` does not bump it. Publishing needs the draft's version.
@@ -57,7 +62,11 @@ mod gateway;
 mod routes;
 mod seed;
 mod state;
-pub mod variants;
+mod wire;
+
+/// The platform variants table lives in `platform` (production code reads it too); the sandbox
+/// plays it.
+pub use crate::platform::variants;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;

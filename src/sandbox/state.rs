@@ -8,11 +8,14 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::SandboxOptions;
 use super::variants::{TemplateOnMissing, Templates};
-use crate::genesys::models::{Action, ActionConfig, FunctionConfig};
+use super::wire::{
+    Action, ActionConfig, FUNCTION_INTEGRATION_TYPE, FunctionConfig, InspectedAction,
+    InspectedDraft,
+};
 
 /// Template file names served by `.../templates/{fileName}`.
 pub const REQUEST_TEMPLATE_FILE: &str = "requesttemplate.vm";
@@ -237,20 +240,16 @@ impl StoredAction {
     }
 
     fn api_shape(&self, config: Option<ActionConfig>, include_contract: bool) -> Action {
-        let mut extra = Map::new();
-        if include_contract {
-            extra.insert("contract".into(), self.contract.clone());
-        }
-        extra.insert("selfUri".into(), Value::String(self.self_uri()));
         Action {
             id: self.id.clone(),
-            name: Some(self.name.clone()),
-            integration_id: Some(self.integration_id.clone()),
-            category: Some(self.category.clone()),
-            version: Some(self.version),
-            secure: Some(self.secure),
+            name: self.name.clone(),
+            integration_id: self.integration_id.clone(),
+            category: self.category.clone(),
+            version: self.version,
+            secure: self.secure,
             config,
-            extra,
+            contract: include_contract.then(|| self.contract.clone()),
+            self_uri: self.self_uri(),
         }
     }
 
@@ -272,7 +271,7 @@ impl StoredAction {
     /// What `GET /sandbox/actions` shows: the action as stored (config naming its templates by
     /// URI, contract, function settings and draft when there are any); with `with_text`, each
     /// template's text beside its URI.
-    pub fn to_inspection(&self, with_text: bool) -> Action {
+    pub fn to_inspection(&self, with_text: bool) -> InspectedAction {
         let config = |body: &Body| {
             if with_text {
                 body.with_text()
@@ -280,25 +279,19 @@ impl StoredAction {
                 body.config.clone()
             }
         };
-        let mut action = self.api_shape(Some(config(&self.body)), true);
-        if let Some(function) = &self.function {
-            action.extra.insert("function".into(), json!(function));
+        InspectedAction {
+            action: self.api_shape(Some(config(&self.body)), true),
+            function: self.function.clone(),
+            draft: self.draft.as_ref().map(|draft| InspectedDraft {
+                name: draft.name.clone(),
+                category: draft.category.clone(),
+                version: draft.version,
+                secure: draft.secure,
+                config: config(&draft.body),
+                contract: draft.contract.clone(),
+                function: draft.function.clone(),
+            }),
         }
-        if let Some(draft) = &self.draft {
-            action.extra.insert(
-                "draft".into(),
-                json!({
-                    "name": draft.name,
-                    "category": draft.category,
-                    "version": draft.version,
-                    "secure": draft.secure,
-                    "config": config(&draft.body),
-                    "contract": draft.contract,
-                    "function": draft.function,
-                }),
-            );
-        }
-        action
     }
 
     /// The draft in the API shape, with the draft's own version.
@@ -310,20 +303,15 @@ impl StoredAction {
         templates: Templates,
     ) -> Action {
         let inline = inline_templates(&self.id, templates);
-        let mut action = self.api_shape(include_config.then(|| draft.body.shown(inline)), false);
-        action.name = Some(draft.name.clone());
-        action.category = Some(draft.category.clone());
-        action.version = Some(draft.version);
-        action.secure = Some(draft.secure);
-        action.extra.clear();
-        if include_contract {
-            action
-                .extra
-                .insert("contract".into(), draft.contract.clone());
+        Action {
+            name: draft.name.clone(),
+            category: draft.category.clone(),
+            version: draft.version,
+            secure: draft.secure,
+            contract: include_contract.then(|| draft.contract.clone()),
+            self_uri: format!("{}/draft", self.self_uri()),
+            ..self.api_shape(include_config.then(|| draft.body.shown(inline)), false)
         }
-        let uri = format!("{}/draft", self.self_uri());
-        action.extra.insert("selfUri".into(), Value::String(uri));
-        action
     }
 
     /// A new draft: a copy of the published action, templates included, at version 1.
@@ -446,7 +434,7 @@ impl State {
 
     pub fn is_function_action(&self, action: &StoredAction) -> bool {
         self.integration(&action.integration_id)
-            .is_some_and(|i| i.type_id == crate::genesys::models::FUNCTION_INTEGRATION_TYPE)
+            .is_some_and(|i| i.type_id == FUNCTION_INTEGRATION_TYPE)
     }
 }
 

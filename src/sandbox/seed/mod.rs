@@ -13,366 +13,12 @@
 use serde_json::{Map, Value, json};
 
 use super::state::{Body, Integration, StoredAction, uuid_like};
-use crate::genesys::models::{ActionConfig, Function, FunctionConfig};
+use super::wire::{ActionConfig, Function, FunctionConfig, FunctionZipConfig};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    WebServices,
-    GenesysCloud,
-    Salesforce,
-    Zendesk,
-    Function,
-}
-
-/// One row of the hand-written org: name, HTTP method, URL template, inputs, outputs.
-struct Spec {
-    kind: Kind,
-    name: &'static str,
-    method: &'static str,
-    url: &'static str,
-    inputs: &'static [&'static str],
-    outputs: &'static [&'static str],
-}
-
-const fn spec(
-    kind: Kind,
-    name: &'static str,
-    method: &'static str,
-    url: &'static str,
-    inputs: &'static [&'static str],
-    outputs: &'static [&'static str],
-) -> Spec {
-    Spec {
-        kind,
-        name,
-        method,
-        url,
-        inputs,
-        outputs,
-    }
-}
+mod table;
 
 use Kind::*;
-
-const SPECS: &[Spec] = &[
-    spec(
-        WebServices,
-        "Get Order Status",
-        "GET",
-        "https://api.acme-logistics.example/v2/orders/${input.orderId}",
-        &["orderId"],
-        &["status", "estimatedDelivery", "carrier"],
-    ),
-    spec(
-        WebServices,
-        "Get Shipment Tracking",
-        "GET",
-        "https://api.acme-logistics.example/v2/shipments/${input.trackingNumber}/events",
-        &["trackingNumber"],
-        &["lastEvent", "location", "deliveredAt"],
-    ),
-    spec(
-        WebServices,
-        "Create Return Authorization",
-        "POST",
-        "https://api.acme-logistics.example/v2/returns",
-        &["orderId", "reason"],
-        &["rmaNumber", "labelUrl"],
-    ),
-    spec(
-        WebServices,
-        "Lookup Customer by Phone",
-        "GET",
-        "https://crm.acme.example/api/customers?phone=${input.phoneNumber}",
-        &["phoneNumber"],
-        &["customerId", "firstName", "lastName", "tier"],
-    ),
-    spec(
-        WebServices,
-        "Get Account Balance",
-        "GET",
-        "https://billing.acme.example/v1/accounts/${input.accountNumber}/balance",
-        &["accountNumber"],
-        &["balance", "currency", "dueDate"],
-    ),
-    spec(
-        WebServices,
-        "Record Payment Promise",
-        "POST",
-        "https://billing.acme.example/v1/accounts/${input.accountNumber}/promises",
-        &["accountNumber", "amount", "promiseDate"],
-        &["promiseId"],
-    ),
-    spec(
-        WebServices,
-        "Check Store Hours",
-        "GET",
-        "https://stores.acme.example/api/stores/${input.storeId}/hours",
-        &["storeId"],
-        &["openNow", "closesAt"],
-    ),
-    spec(
-        WebServices,
-        "Get Loyalty Points",
-        "GET",
-        "https://loyalty.acme.example/members/${input.memberId}",
-        &["memberId"],
-        &["points", "tier"],
-    ),
-    spec(
-        WebServices,
-        "Verify Customer PIN",
-        "POST",
-        "https://auth.acme.example/v1/pin/verify",
-        &["customerId", "pin"],
-        &["verified", "attemptsLeft"],
-    ),
-    spec(
-        WebServices,
-        "Get Outage Status by Postcode",
-        "GET",
-        "https://status.northgrid.example/api/outages?postcode=${input.postcode}",
-        &["postcode"],
-        &["outageActive", "restoreEta"],
-    ),
-    spec(
-        WebServices,
-        "Schedule Technician Callback",
-        "POST",
-        "https://fieldops.northgrid.example/api/callbacks",
-        &["customerId", "window"],
-        &["callbackId", "scheduledFor"],
-    ),
-    spec(
-        WebServices,
-        "Get Appointment Slots",
-        "GET",
-        "https://fieldops.northgrid.example/api/slots?date=${input.date}&region=${input.region}",
-        &["date", "region"],
-        &["slots"],
-    ),
-    spec(
-        WebServices,
-        "Send SMS Confirmation",
-        "POST",
-        "https://sms.northgrid.example/v3/messages",
-        &["to", "text"],
-        &["messageId"],
-    ),
-    spec(
-        WebServices,
-        "Get Weather Alert",
-        "GET",
-        "https://alerts.northgrid.example/v1/alerts?lat=${input.lat}&lon=${input.lon}",
-        &["lat", "lon"],
-        &["severity", "headline"],
-    ),
-    spec(
-        GenesysCloud,
-        "Get User Presence",
-        "GET",
-        "/api/v2/users/${input.userId}/presences/purecloud",
-        &["userId"],
-        &["presence", "modifiedDate"],
-    ),
-    spec(
-        GenesysCloud,
-        "Get Queue Estimated Wait Time",
-        "GET",
-        "/api/v2/routing/queues/${input.queueId}/estimatedwaittime",
-        &["queueId"],
-        &["estimatedWaitTimeSeconds"],
-    ),
-    spec(
-        GenesysCloud,
-        "Get Queue Observations",
-        "POST",
-        "/api/v2/analytics/queues/observations/query",
-        &["queueId"],
-        &["waiting", "interacting", "onQueueUsers"],
-    ),
-    spec(
-        GenesysCloud,
-        "Get External Contact by Phone",
-        "GET",
-        "/api/v2/externalcontacts/contacts?q=${input.phoneNumber}",
-        &["phoneNumber"],
-        &["contactId", "firstName", "lastName"],
-    ),
-    spec(
-        GenesysCloud,
-        "Update Conversation Participant Attributes",
-        "PATCH",
-        "/api/v2/conversations/${input.conversationId}/participants/${input.participantId}/attributes",
-        &["conversationId", "participantId", "attributes"],
-        &["updated"],
-    ),
-    spec(
-        GenesysCloud,
-        "Get Schedule Group Status",
-        "GET",
-        "/api/v2/architect/schedulegroups/${input.scheduleGroupId}",
-        &["scheduleGroupId"],
-        &["state"],
-    ),
-    spec(
-        GenesysCloud,
-        "Lookup Data Table Row",
-        "GET",
-        "/api/v2/flows/datatables/${input.datatableId}/rows/${input.key}?showbrief=false",
-        &["datatableId", "key"],
-        &["row"],
-    ),
-    spec(
-        GenesysCloud,
-        "Get Agent Skills",
-        "GET",
-        "/api/v2/users/${input.userId}/routingskills",
-        &["userId"],
-        &["skills"],
-    ),
-    spec(
-        GenesysCloud,
-        "Create Callback",
-        "POST",
-        "/api/v2/conversations/callbacks",
-        &["queueId", "phoneNumber", "customerName"],
-        &["conversationId"],
-    ),
-    spec(
-        Salesforce,
-        "Get Contact by Phone Number",
-        "GET",
-        "/services/data/v58.0/parameterizedSearch/?q=${input.phoneNumber}&sobject=Contact&Contact.fields=Id,Name,AccountId",
-        &["phoneNumber"],
-        &["contactId", "contactName", "accountId"],
-    ),
-    spec(
-        Salesforce,
-        "Get Open Cases for Account",
-        "GET",
-        "/services/data/v58.0/query/?q=SELECT+Id,CaseNumber,Status+FROM+Case+WHERE+AccountId='${input.accountId}'+AND+IsClosed=false",
-        &["accountId"],
-        &["caseCount", "caseNumbers"],
-    ),
-    spec(
-        Salesforce,
-        "Create Case",
-        "POST",
-        "/services/data/v58.0/sobjects/Case",
-        &["contactId", "subject", "description"],
-        &["caseId"],
-    ),
-    spec(
-        Salesforce,
-        "Get Account Owner",
-        "GET",
-        "/services/data/v58.0/sobjects/Account/${input.accountId}?fields=OwnerId,Owner.Email",
-        &["accountId"],
-        &["ownerId", "ownerEmail"],
-    ),
-    spec(
-        Salesforce,
-        "Update Case Status",
-        "PATCH",
-        "/services/data/v58.0/sobjects/Case/${input.caseId}",
-        &["caseId", "status"],
-        &["updated"],
-    ),
-    spec(
-        Salesforce,
-        "Get Entitlement Level",
-        "GET",
-        "/services/data/v58.0/query/?q=SELECT+Type+FROM+Entitlement+WHERE+AccountId='${input.accountId}'",
-        &["accountId"],
-        &["entitlement"],
-    ),
-    spec(
-        Zendesk,
-        "Search User by Email",
-        "GET",
-        "/api/v2/users/search.json?query=email:${input.email}",
-        &["email"],
-        &["userId", "name", "organizationId"],
-    ),
-    spec(
-        Zendesk,
-        "Get Latest Ticket",
-        "GET",
-        "/api/v2/users/${input.userId}/tickets/requested.json?sort_order=desc&per_page=1",
-        &["userId"],
-        &["ticketId", "status", "subject"],
-    ),
-    spec(
-        Zendesk,
-        "Create Ticket",
-        "POST",
-        "/api/v2/tickets.json",
-        &["requesterEmail", "subject", "comment"],
-        &["ticketId"],
-    ),
-    spec(
-        Zendesk,
-        "Add Ticket Comment",
-        "PUT",
-        "/api/v2/tickets/${input.ticketId}.json",
-        &["ticketId", "comment"],
-        &["updated"],
-    ),
-    spec(
-        Zendesk,
-        "Get Organization SLA",
-        "GET",
-        "/api/v2/organizations/${input.organizationId}.json",
-        &["organizationId"],
-        &["slaPolicy"],
-    ),
-    spec(
-        Function,
-        "Score Fraud Risk",
-        "POST",
-        "",
-        &["ani", "accountNumber"],
-        &["riskScore", "reason"],
-    ),
-    spec(
-        Function,
-        "Format Spoken Balance",
-        "POST",
-        "",
-        &["balance", "locale"],
-        &["ssml"],
-    ),
-    spec(
-        Function,
-        "Route by Language Detection",
-        "POST",
-        "",
-        &["utterance"],
-        &["language", "confidence"],
-    ),
-];
-
-/// Timeouts of the hand-written org, cycled over its actions: unset ones mixed with 1..=60.
-const TIMEOUTS: &[Option<i64>] = &[
-    None,
-    Some(10),
-    None,
-    Some(30),
-    Some(1),
-    None,
-    Some(60),
-    Some(5),
-    Some(15),
-    None,
-    Some(45),
-    Some(20),
-    Some(2),
-    None,
-    Some(25),
-];
-
-const FUNCTION_TIMEOUTS: &[Option<i64>] = &[Some(15), Some(5), None];
+use table::{FUNCTION_TIMEOUTS, Kind, SPECS, Spec, TIMEOUTS, spec};
 
 const WEB_A: &str = "0d1a4f5e-2c3b-4a59-9e7d-6f1b2c3d4e51";
 const WEB_B: &str = "1e2b5a6f-3d4c-4b6a-8f8e-7a2c3d4e5f62";
@@ -701,38 +347,31 @@ fn function_config(
     rng: &mut fastrand::Rng,
 ) -> FunctionConfig {
     let zip_id = uuid_like(rng);
-    let mut function = Map::new();
-    function.insert("id".into(), uuid_like(rng).into());
-    function.insert("name".into(), format!("dataaction-{id}").into());
-    function.insert(
-        "description".into(),
-        format!("{} handler", spec.name).into(),
-    );
-    function.insert("dateCreated".into(), "2025-03-14T09:26:53.000Z".into());
-    function.insert("zipId".into(), zip_id.clone().into());
-    function.insert("handler".into(), "src/index.handler".into());
-    function.insert("runtime".into(), "nodejs22.x".into());
-    let mut extra = Map::new();
-    extra.insert("id".into(), id.into());
-    extra.insert(
-        "zip".into(),
-        json!({
-            "id": zip_id,
-            "name": format!("{}.zip", spec.name.to_lowercase().replace(' ', "-")),
-            "status": "Available",
-            "dateCreated": "2025-03-14T09:26:40.000Z",
-        }),
-    );
-    extra.insert(
-        "selfUri".into(),
-        format!("/api/v2/integrations/actions/{id}/function").into(),
-    );
+    let function = Function {
+        id: Some(uuid_like(rng)),
+        name: Some(format!("dataaction-{id}")),
+        description: Some(format!("{} handler", spec.name)),
+        date_created: Some("2025-03-14T09:26:53.000Z".into()),
+        zip_id: Some(zip_id.clone()),
+        handler: Some("src/index.handler".into()),
+        runtime: Some("nodejs22.x".into()),
+        timeout_seconds: Some(shape.function_timeout.unwrap_or(15)),
+    };
     FunctionConfig {
-        function: Some(Function {
-            timeout_seconds: Some(shape.function_timeout.unwrap_or(15)),
-            extra: function,
+        function: Some(function),
+        id: Some(id.into()),
+        zip: Some(FunctionZipConfig {
+            id: Some(zip_id),
+            name: Some(format!(
+                "{}.zip",
+                spec.name.to_lowercase().replace(' ', "-")
+            )),
+            status: Some("Available".into()),
+            date_created: Some("2025-03-14T09:26:40.000Z".into()),
+            ..FunctionZipConfig::default()
         }),
-        extra,
+        upload_exception_history: None,
+        self_uri: Some(format!("/api/v2/integrations/actions/{id}/function")),
     }
 }
 
