@@ -57,6 +57,9 @@ pub const EDIT_PERMISSION: &str = "Edit permission cannot be checked without a w
 /// What a variant that only a write would show says.
 pub const NOT_VISIBLE: &str = "not visible without a write";
 
+/// What the `percentiles` variant says: doctor does not query execution statistics (yet).
+pub const STATS_NOT_READ: &str = "not checked: doctor does not query execution statistics";
+
 /// Light reads timed for the round trip.
 pub const LATENCY_READS: usize = 5;
 
@@ -504,6 +507,7 @@ async fn gather(engine: &Engine, pool_size: usize) -> Findings {
     for option in ["conflict-status", "template-on-missing"] {
         findings.variants.set(option, None, NOT_VISIBLE);
     }
+    findings.variants.set("percentiles", None, STATS_NOT_READ);
 
     match client.authenticate().await {
         Ok(lifetime) => {
