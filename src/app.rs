@@ -52,7 +52,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Definitions { dir }) => definitions(&dir, &printer),
         Some(Command::Sandbox(args)) => {
-            match crate::sandbox::run_blocking(args.options(&global.sandbox_variant)) {
+            match crate::sandbox::run_blocking((*args).options(&global.sandbox_variant)) {
                 Ok(()) => SUCCESS,
                 Err(error) => {
                     output::error(format!("{error:#}"));

@@ -188,7 +188,7 @@ pub enum Command {
     /// template text. A table, or JSON with `--json`. Exit 1 when a check failed.
     Doctor,
     /// Serve a sandbox org that behaves like Genesys Cloud, until killed.
-    Sandbox(SandboxArgs),
+    Sandbox(Box<SandboxArgs>),
     /// Print shell completions.
     ///
     /// e.g. `dactl completions bash > ~/.local/share/bash-completion/completions/dactl` (README,
@@ -513,6 +513,12 @@ pub struct SandboxArgs {
     /// nextUri to follow.
     #[arg(long, value_name = "FIELDS", value_parser = ["page-count", "next-uri"])]
     pub paging: Option<String>,
+    /// Whether the actions aggregates query fills p95/p99 [default: absent].
+    ///
+    /// absent: never filled (the fields exist in the models, but nothing confirms this endpoint
+    /// fills them); present: exact p95/p99 of tTotalExecution.
+    #[arg(long, value_name = "FIELDS", value_parser = ["absent", "present"])]
+    pub percentiles: Option<String>,
 }
 
 impl SandboxArgs {
@@ -527,6 +533,7 @@ impl SandboxArgs {
             ("conflict-status", &self.conflict_status),
             ("token-error-status", &self.token_error_status),
             ("paging", &self.paging),
+            ("percentiles", &self.percentiles),
         ];
         for (option, value) in flags {
             if let Some(value) = value {

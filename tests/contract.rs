@@ -660,7 +660,7 @@ fn the_contract_copy_is_the_shared_file_where_that_is_present() {
 /// Variant settings that together give every option every value (the first is the defaults).
 const VARIANT_SETS: &[&str] = &[
     "",
-    "templates=inline,template-on-missing=keep,conflict-status=409,token-error-status=401,paging=next-uri",
+    "templates=inline,template-on-missing=keep,conflict-status=409,token-error-status=401,paging=next-uri,percentiles=present",
     "templates=mixed",
 ];
 

@@ -1,6 +1,7 @@
 //! All integration tests, in one binary. Every test talks to a sandbox over real HTTP on
 //! 127.0.0.1; none needs credentials or the network.
 
+mod analytics;
 mod bulk;
 mod change;
 mod cli;

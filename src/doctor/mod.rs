@@ -51,6 +51,9 @@ pub const EDIT_PERMISSION: &str = "Edit permission cannot be checked without a w
 /// What a variant that only a write would show says.
 pub const NOT_VISIBLE: &str = "not visible without a write";
 
+/// What the `percentiles` variant says: doctor does not query execution statistics (yet).
+pub const STATS_NOT_READ: &str = "not checked: doctor does not query execution statistics";
+
 /// Light reads timed for the round trip.
 pub const LATENCY_READS: usize = 5;
 

@@ -57,6 +57,7 @@ pub(crate) async fn gather(engine: &Engine, pool_size: usize) -> Findings {
     for option in ["conflict-status", "template-on-missing"] {
         findings.variants.set(option, None, NOT_VISIBLE);
     }
+    findings.variants.set("percentiles", None, STATS_NOT_READ);
 
     match client.authenticate().await {
         Ok(lifetime) => {

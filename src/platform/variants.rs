@@ -66,6 +66,16 @@ pub enum Paging {
     NextUri,
 }
 
+/// Whether `POST /api/v2/analytics/actions/aggregates/query` fills `p95`/`p99`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Percentiles {
+    /// The fields are never filled: a client must estimate percentiles from its views.
+    #[default]
+    Absent,
+    /// `p95` and `p99` of `tTotalExecution` (exact, nearest rank, whole milliseconds).
+    Present,
+}
+
 /// One choice per UNCONFIRMED behaviour. `Default` is the harshest set the sources support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Variants {
@@ -74,6 +84,7 @@ pub struct Variants {
     pub conflict_status: ConflictStatus,
     pub token_error_status: TokenErrorStatus,
     pub paging: Paging,
+    pub percentiles: Percentiles,
 }
 
 /// One option: its name, its values (the default first) and the source behind each value.
@@ -155,6 +166,20 @@ pub const VARIANTS: &[VariantDoc] = &[
             ),
         ],
     },
+    VariantDoc {
+        option: "percentiles",
+        about: "whether the actions aggregates query fills p95/p99 of tTotalExecution",
+        values: &[
+            (
+                "absent",
+                "never filled; StatisticalSummary has the fields, but nothing confirms this endpoint fills them",
+            ),
+            (
+                "present",
+                "filled; the admin UI's Data Actions Performance Summary shows 95 % and 99 % durations",
+            ),
+        ],
+    },
 ];
 
 impl Variants {
@@ -209,6 +234,13 @@ impl Variants {
                     _ => return Err(bad()),
                 }
             }
+            "percentiles" => {
+                self.percentiles = match value {
+                    "absent" => Percentiles::Absent,
+                    "present" => Percentiles::Present,
+                    _ => return Err(bad()),
+                }
+            }
             _ => {
                 let names: Vec<&str> = VARIANTS.iter().map(|d| d.option).collect();
                 return Err(format!(
@@ -238,7 +270,7 @@ impl Variants {
     }
 
     /// The value of every option, as written on the command line, in [`VARIANTS`] order.
-    pub fn values(&self) -> [(&'static str, &'static str); 5] {
+    pub fn values(&self) -> [(&'static str, &'static str); 6] {
         [
             (
                 "templates",
@@ -274,6 +306,13 @@ impl Variants {
                 match self.paging {
                     Paging::PageCount => "page-count",
                     Paging::NextUri => "next-uri",
+                },
+            ),
+            (
+                "percentiles",
+                match self.percentiles {
+                    Percentiles::Absent => "absent",
+                    Percentiles::Present => "present",
                 },
             ),
         ]

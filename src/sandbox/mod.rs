@@ -10,6 +10,8 @@
 //!   nothing with the client's `genesys::models`; what they refuse and what they keep is said there.
 //! - `gateway`: correlation ids, request statistics, latency and fault injection.
 //! - `state`: the org behind one mutex; `seed`: the default and generated orgs.
+//! - `executions`: every action's seeded execution history; `analytics`: the actions aggregates
+//!   query answered from it, and `GET /sandbox/executions`, its truth per action.
 //!
 //! Where the platform's behaviour is UNCONFIRMED, `variants` (`crate::platform::variants`) offers each plausible behaviour and
 //! defaults to the harshest one a source supports: templates shown by URI only, a write without
@@ -50,14 +52,18 @@
 //!   request with its answer, bodies included, for contract tests: `{"recording", "exchanges"}`.
 //! - `GET /sandbox/tokens` lists every access token issued so far (`{"tokens": [...]}`, oldest
 //!   first, expired ones included), so tests can prove no token leaks into output or files.
+//! - `GET /sandbox/executions` shows the execution history's truth per action over a window
+//!   (`?interval=START/END`, `?days=N`, `&actionId=...`); see `analytics`.
 //! - `POST /sandbox/clients/{clientId}/revoke` deletes an OAuth client mid-run: its id and secret
 //!   are refused from then on and its tokens stop working (204; 404 for an unknown client).
 //!
 //! Connections are served by our own accept loop (hyper-util) rather than `axum::serve`, because
 //! a fault must be able to close a TCP connection without answering; see `gateway`.
 
+mod analytics;
 mod auth;
 mod error;
+mod executions;
 mod gateway;
 mod routes;
 mod seed;
@@ -174,6 +180,16 @@ impl Sandbox {
             None => seed::default_org(),
             Some(n) => seed::generated_org(n, options.seed),
         };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let history = executions::History::new(
+            options.seed,
+            actions
+                .iter()
+                .map(|a| (a.id.as_str(), a.body.config.timeout_seconds)),
+            now_ms,
+        );
         let corrupt_writes = options.corrupt_writes;
         let renames_during_listing = options.renames_during_listing;
         let state = State {
@@ -194,6 +210,7 @@ impl Sandbox {
             fault_streaks: HashMap::new(),
             renames_left: renames_during_listing,
             exchanges: Vec::new(),
+            history: Arc::new(history),
         };
         let router = routes::router(Shared(Arc::new(Mutex::new(state))));
         let server = tokio::spawn(serve(listener, router));

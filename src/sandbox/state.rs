@@ -409,6 +409,9 @@ pub struct State {
     pub renames_left: u32,
     /// Every exchange, in the order answered, when `SandboxOptions::record_exchanges` is on.
     pub exchanges: Vec<super::gateway::Exchange>,
+    /// Every action's execution history (seeded, read-only; shared with queries running
+    /// outside the lock).
+    pub history: Arc<super::executions::History>,
     pub rng: fastrand::Rng,
 }
 

@@ -76,7 +76,14 @@ pub fn router(shared: Shared) -> Router {
             get(get_draft_function).put(put_draft_function),
         )
         .route(&format!("{action}/function"), get(get_function))
-        // Analytics routes go here, their handlers in a file of their own beside `actions`.
+        .route(
+            super::analytics::ROUTE,
+            post(super::analytics::aggregates_query),
+        )
+        .route(
+            super::analytics::INSPECTION_ROUTE,
+            get(super::analytics::sandbox_executions),
+        )
         .route("/sandbox/actions", get(sandbox_actions))
         .route("/sandbox/actions/{actionId}/edit", post(sandbox_edit))
         .route("/sandbox/stats", get(sandbox_stats))
