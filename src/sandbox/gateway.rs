@@ -98,7 +98,9 @@ pub async fn gateway(State(shared): State<Shared>, mut request: Request, next: N
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| path.clone());
-    let write = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method);
+    // The analytics query is a POST that only reads.
+    let write = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method)
+        && route != super::analytics::ROUTE;
     // A listing that names its actions (`ids=`) reads them back; one without pages through.
     let by_ids = method == Method::GET
         && route == "/api/v2/integrations/actions"
