@@ -1,5 +1,5 @@
-//! Unset timeouts are not short: the platform's default for an action with no `timeoutSeconds`
-//! is not documented and may be the maximum. They are shown as `unset`, left alone by bulk
+//! Unset timeouts are not short: an action with no `timeoutSeconds` runs with 60 s, the maximum
+//! (Genesys' announcement of the timeout feature). They are shown as `unset`, left alone by bulk
 //! changes by filter unless asked for, and reported. Through the real binary against a sandbox.
 
 use std::collections::HashMap;
@@ -101,7 +101,7 @@ fn the_raise_script_leaves_unset_actions_alone_unless_asked_and_says_so() {
         text.contains(&format!(
             "{} actions have no timeout set and were left alone",
             unset.len()
-        )) && text.contains("not documented")
+        )) && text.contains("means 60 s")
             && text.contains("--arg unset=set"),
         "{text}"
     );
@@ -219,7 +219,7 @@ fn set_timeout_by_category_leaves_unset_actions_alone_unless_include_unset() {
         assert_eq!(change["status"], "skipped", "{change}");
         let reason = change["reason"].as_str().unwrap();
         assert!(
-            reason.contains("not documented") && reason.contains("`--include-unset`"),
+            reason.contains("means 60 s") && reason.contains("`--include-unset`"),
             "{reason}"
         );
     }

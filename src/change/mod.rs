@@ -73,9 +73,10 @@ pub struct ActionInfo {
 }
 
 impl ActionInfo {
-    /// A standard action with no `timeoutSeconds`. Its effective timeout is the platform's default,
-    /// which is not documented and may be the maximum: unknown, so never "short". (A function data
-    /// action's unset function timeout is the documented 15 s, known; other kinds take none.)
+    /// A standard action with no `timeoutSeconds`. It runs with the platform's default, 60 s, the
+    /// maximum (Genesys' announcement of the feature): never "short", so a raise by filter leaves
+    /// it alone unless asked. (A function data action's unset function timeout is the documented
+    /// 15 s; other kinds take none.)
     pub fn timeout_unset(&self) -> bool {
         self.kind == Kind::Standard
             && self

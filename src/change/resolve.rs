@@ -106,12 +106,19 @@ pub fn split_unset(
     (targets, unset)
 }
 
+/// Where the platform says what an unset timeout means.
+pub const ANNOUNCEMENT: &str = "Genesys' announcement of the timeout feature";
+
+/// The timeout an action with none set runs with: the maximum.
+pub const UNSET_MEANS_SECONDS: i64 = 60;
+
 /// Why an action with no timeout set was left alone by a change to `timeout`.
 pub fn unset_reason(timeout: Timeout) -> String {
     format!(
-        "no timeout set: the platform's default for it is not documented and may be longer \
-         than {} s, so it was left alone; add `--include-unset` to set it too",
-        timeout.seconds()
+        "no timeout set, which means {UNSET_MEANS_SECONDS} s, the maximum ({ANNOUNCEMENT}): \
+         left alone so that a change meant to raise timeouts does not lower it; add \
+         `--include-unset` to set it to {} s too",
+        timeout.seconds(),
     )
 }
 
