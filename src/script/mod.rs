@@ -693,7 +693,7 @@ mod host_tests {
             assert!(names.contains(name), "{name} missing from {names:?}");
         }
         let fetch = docs.iter().find(|d| d.name == "fetch_action").unwrap();
-        assert_eq!(fetch.signature, "fetch_action(id) -> action");
+        assert_eq!(fetch.signature, "fetch_action(action_or_id) -> action");
         assert!(
             fetch.summary.starts_with("Reads one action"),
             "{}",
