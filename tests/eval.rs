@@ -52,6 +52,7 @@ fn what_changed(markdown: &str) -> Vec<String> {
                 "**When",
                 "**Command",
                 "**Journal",
+                "**Run id",
             ]
             .iter()
             .any(|k| l.contains(k))
