@@ -66,14 +66,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Run { file, args }) => with_host(&global, printer, |host| {
             let code = script::run(host, &file, args.into_iter().collect());
-            let changes = host.all_changes();
-            let after = host.with_session(|session| after_script(&global, session));
-            let code = code.max(after.unwrap_or(SUCCESS));
-            match host.with_session(|session| write_report(&global, session, &changes, None, None))
-            {
-                Some(Err(())) if code == SUCCESS => FAILURE,
-                _ => code,
-            }
+            end_of_script(&global, host, code)
         }),
         Some(Command::Undo { file, force }) => {
             // Refuse a bad journal before connecting: nothing may be sent for it.
@@ -98,9 +91,17 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Actions(command)) => actions(&global, printer, command),
         Some(Command::Doctor) => with_session(&global, printer, doctor),
-        Some(Command::Eval { expr }) => {
-            with_host(&global, printer, |host| script::eval(host, &expr))
-        }
+        Some(Command::Eval { expr }) => with_host(&global, printer, |host| {
+            let code = script::eval(host, &expr);
+            // An expression that changed nothing, with no file asked for, is a question: its
+            // value is all it prints (`--json`: the value alone). Anything else is a run.
+            if host.all_changes().is_empty() && global.report.is_none() && global.plan_out.is_none()
+            {
+                code
+            } else {
+                end_of_script(&global, host, code)
+            }
+        }),
         Some(Command::Repl) => repl(&global, printer),
         // Bare `dactl`: the REPL for a person at a terminal, usage for anything else.
         None if std::io::stdin().is_terminal() => repl(&global, printer),
@@ -176,9 +177,9 @@ fn check_report(command: Option<&Command>, path: &std::path::Path) -> Result<(),
             Command::Run { .. }
             | Command::Apply { .. }
             | Command::Undo { .. }
+            | Command::Eval { .. }
             | Command::Actions(ActionsCommand::SetTimeout { .. }),
         ) => return Ok(()),
-        Some(Command::Eval { .. }) => "eval",
         Some(Command::Check { .. }) => "check",
         Some(Command::Repl) | None => "repl",
         Some(Command::Actions(_)) => "actions list/get",
@@ -190,7 +191,7 @@ fn check_report(command: Option<&Command>, path: &std::path::Path) -> Result<(),
     };
     Err(format!(
         "`--report` describes a run that changes timeouts, and `{other}` is not one; use it with \
-         `run`, `apply`, `undo` or `actions set-timeout` (a dry run too)."
+         `run`, `eval`, `apply`, `undo` or `actions set-timeout` (a dry run too)."
     ))
 }
 
@@ -265,7 +266,20 @@ fn write_report(
     }
 }
 
-/// After `dactl run`: the plan to `--plan-out`, the report as JSON with `--json`.
+/// The end of a script's run (`run`, and `eval` when it is one), after the script host printed
+/// the report: the plan, the JSON report, the report file. The exit code is the script's
+/// (`code`), or 1 when one of these could not be written.
+fn end_of_script(global: &GlobalArgs, host: &Host, code: u8) -> u8 {
+    let changes = host.all_changes();
+    let after = host.with_session(|session| after_script(global, session));
+    let code = code.max(after.unwrap_or(SUCCESS));
+    match host.with_session(|session| write_report(global, session, &changes, None, None)) {
+        Some(Err(())) if code == SUCCESS => FAILURE,
+        _ => code,
+    }
+}
+
+/// After a script's run: the plan to `--plan-out`, the report as JSON with `--json`.
 fn after_script(global: &GlobalArgs, session: &Session) -> u8 {
     let mut code = SUCCESS;
     if let Some(path) = &global.plan_out {

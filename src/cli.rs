@@ -99,7 +99,8 @@ pub struct GlobalArgs {
     pub plan_out: Option<PathBuf>,
 
     /// Also write a change report for an approval board to FILE: `.md` (Markdown) or `.html` (one
-    /// self-contained page). For `run`, `apply`, `undo` and `actions set-timeout`, dry runs too.
+    /// self-contained page). For `run`, `eval`, `apply`, `undo` and `actions set-timeout`, dry
+    /// runs too.
     #[arg(long, global = true, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -141,7 +142,8 @@ pub enum Command {
         #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         args: Vec<(String, String)>,
     },
-    /// Evaluate one expression and print its value.
+    /// Evaluate one expression and print its value; one that changes timeouts is a run (report,
+    /// canary, journal, `--report`, `--plan-out`, exit codes as `run`).
     Eval {
         /// Rhai source, e.g. 'list_actions().len()'.
         expr: String,

@@ -552,22 +552,6 @@ impl Session {
         self.runtime.block_on(self.engine.verify(changes))
     }
 
-    /// Whether one action now has `timeout` (for a function data action: its function
-    /// settings' timeout). One read.
-    pub fn verify_timeout(&self, target: &ActionInfo, timeout: Timeout) -> Result<bool, Error> {
-        let change = Change {
-            id: target.action.id.clone(),
-            name: target.action.name.clone(),
-            category: target.action.category.clone(),
-            kind: target.kind,
-            before: None,
-            after: Some(i64::from(timeout.0)),
-            status: Status::Unchanged,
-            reason: None,
-        };
-        Ok(self.verify(&[change])?.ok)
-    }
-
     /// How the run's canary went, once its first write was checked.
     pub fn canary(&self) -> Option<crate::change::Canary> {
         self.engine.canary()

@@ -12,6 +12,7 @@ mod contract;
 mod credentials;
 mod doctor;
 mod editor;
+mod eval;
 mod filters;
 mod hostile;
 mod isolation;

@@ -39,7 +39,10 @@ fn tab_completes_host_functions_keywords_and_variables() {
         (2, vec!["timeout_seconds".to_owned()])
     );
     assert!(core.handle(":help ARGS").output.contains("--arg key=value"));
-    assert_eq!(core.hint("fetch_a", 7).as_deref(), Some("ction(id)"));
+    assert_eq!(
+        core.hint("fetch_a", 7).as_deref(),
+        Some("ction(action_or_id)")
+    );
 }
 
 #[test]

@@ -374,17 +374,17 @@ fn update_timeout_updates_then_reports_unchanged_and_verifies() {
     let third = map(eval(&mut host, "update_timeout(stale, 39)"));
     assert_eq!(text(&third, "status"), "unchanged", "{third:?}");
     assert_eq!(org.writes(), writes, "no write, not even a conflicting one");
-    let _ = eval(&mut host, &format!("update_timeout(\"{id}\", 37)"));
-    assert!(
-        eval(&mut host, &format!("verify(\"{id}\", 37)"))
-            .as_bool()
-            .unwrap()
-    );
-    assert!(
-        !eval(&mut host, &format!("verify(\"{id}\", 38)"))
-            .as_bool()
-            .unwrap()
-    );
+    let last = map(eval(
+        &mut host,
+        &format!("let last = update_timeout(\"{id}\", 37); verify(last)"),
+    ));
+    assert!(last["ok"].as_bool().unwrap(), "{last:?}");
+    assert_eq!(last["checked"].as_int().unwrap(), 1, "{last:?}");
+    let wrong = map(eval(
+        &mut host,
+        "let wrong = last.to_map(); wrong.after = 38; verify(wrong)",
+    ));
+    assert!(!wrong["ok"].as_bool().unwrap(), "{wrong:?}");
     assert_eq!(
         org.action(&id)["config"]["timeoutSeconds"],
         37,
@@ -419,8 +419,6 @@ fn each_bad_timeout_throws_and_changes_nothing() {
                 "5000 must explain the unit: {m}"
             );
         }
-        let v = host.eval(&format!("verify(\"{id}\", {bad})")).unwrap_err();
-        assert!(v.rendered.contains("error:"), "{bad}: {v}");
     }
     let after = map(eval(&mut host, &format!("fetch_action(\"{id}\")")))["version"].clone();
     assert_eq!(
@@ -539,13 +537,14 @@ fn dry_run_plans_and_writes_nothing() {
 fn function_actions_take_their_own_timeout_and_custom_auth_is_skipped() {
     let mut host = host();
     let f = first_of_kind(&mut host, "function");
-    let c = map(eval(&mut host, &format!("update_timeout(\"{f}\", 14)")));
+    let c = map(eval(
+        &mut host,
+        &format!("let fc = update_timeout(\"{f}\", 14); fc"),
+    ));
     assert_eq!(text(&c, "status"), "updated", "{c:?}");
-    assert!(
-        eval(&mut host, &format!("verify(\"{f}\", 14)"))
-            .as_bool()
-            .unwrap()
-    );
+    let v = map(eval(&mut host, "verify(fc)"));
+    assert!(v["ok"].as_bool().unwrap(), "{v:?}");
+    assert_eq!(v["checked"].as_int().unwrap(), 1, "{v:?}");
     let auth = first_of_kind(&mut host, "custom_auth");
     let c = map(eval(&mut host, &format!("update_timeout(\"{auth}\", 30)")));
     assert_eq!(text(&c, "status"), "skipped", "{c:?}");

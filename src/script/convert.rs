@@ -179,8 +179,15 @@ pub fn change_from(value: &Dynamic) -> R<Change> {
         return throw(
             "invalid.argument",
             format!(
-                "`verify(changes)` takes the array that `update_timeouts` returned; found {} in it.",
-                value.type_name()
+                "`verify` takes a change or a list of changes (what `update_timeout` or \
+                 `update_timeouts` returned), and found {}: write `verify(change)` or \
+                 `verify(changes)`{}.",
+                value.type_name(),
+                if value.is_string() || value.is::<ScriptAction>() {
+                    "; an action's timeout is `fetch_action(action_or_id).timeout_seconds`"
+                } else {
+                    ""
+                }
             ),
         );
     };

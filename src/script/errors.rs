@@ -232,6 +232,7 @@ pub fn describe(error: &EvalAltResult) -> String {
             format!("{what} is over dactl's limit (strings 10 MiB, arrays 1,000,000 items, maps 10,000,000 keys).")
         }
         E::ErrorParsing(kind, _) => format!("Syntax error: {kind}."),
+        E::ErrorFunctionNotFound(signature, _) if is_old_verify(signature) => OLD_VERIFY.into(),
         other => {
             // Rhai's own texts are short fragments; make them read as sentences.
             let text = other.to_string();
@@ -239,6 +240,22 @@ pub fn describe(error: &EvalAltResult) -> String {
             if text.ends_with('.') { text } else { format!("{text}.") }
         }
     }
+}
+
+/// What a script that calls `verify(action_or_id, timeout)` is told: that form (a bool, which
+/// ignored a function data action's default) is gone, and what to write instead.
+const OLD_VERIFY: &str = "`verify(action_or_id, timeout)` is no longer a form of `verify`: \
+    `verify` reads back changes and returns `#{ok, checked, mismatches}`. Write `verify(change).ok` \
+    with the change `update_timeout` returned (e.g. `let c = update_timeout(id, 30); if \
+    !verify(c).ok { ... }`), or `verify(changes)` for a list; to look at an action's timeout, \
+    `fetch_action(action_or_id).timeout_seconds`.";
+
+/// Whether Rhai's signature of a call it found no function for (`verify (string, i64)`) is the
+/// old two-argument `verify`.
+fn is_old_verify(signature: &str) -> bool {
+    signature
+        .strip_prefix("verify (")
+        .is_some_and(|args| args.split(", ").count() == 2)
 }
 
 /// The one function that points at a place in source text:

@@ -519,19 +519,64 @@ pub fn run(host: &mut Host, path: &Path, args: BTreeMap<String, String>) -> u8 {
     host.set_args(args);
     let _ = install_ctrl_c(host.interrupt_flag());
     let outcome = host.run_file(path).map(drop);
+    end_of_run(host, outcome)
+}
+
+/// `dactl eval 'EXPR'`: a run whose script is one expression. Its value is printed as a last
+/// `print` would be (a string bare, actions as a table, JSON with `--json`), except a change or a
+/// list of changes: that is what the run's report shows, so it is shown there, once. Then the end
+/// of any run (`end_of_run`): the same report, canary, journal and exit code as `run`.
+pub fn eval(host: &mut Host, source: &str) -> u8 {
+    let _ = install_ctrl_c(host.interrupt_flag());
+    let outcome = host
+        .eval_named("<eval>", source)
+        .map(|value| show_value(host, &value));
+    end_of_run(host, outcome)
+}
+
+/// The value of `dactl eval` on stdout, unless it is changes (see `eval`).
+fn show_value(host: &Host, value: &Dynamic) {
+    let printer = host.printer();
+    if is_changes(value) {
+        return;
+    }
+    if printer.json {
+        printer.json(&render::json(value));
+    } else if value.is_string() {
+        // Bare, so that `$(dactl eval ...)` in a shell gets the text itself.
+        printer.data(&value.to_string());
+    } else if let Some(text) = render::value(value, printer.layout(crate::output::Stream::Stdout)) {
+        printer.data(&text);
+    }
+}
+
+/// Whether the value is changes this run made: a change, or a list of them (what
+/// `update_timeout(s)` returned), which the run's report lists. A map, even a copy of a change
+/// (`c.to_map()`), is a value of the script's own.
+fn is_changes(value: &Dynamic) -> bool {
+    value.is::<values::ScriptChange>()
+        || value.read_lock::<rhai::Array>().is_some_and(|list| {
+            !list.is_empty() && list.iter().all(|v| v.is::<values::ScriptChange>())
+        })
+}
+
+/// The end of every script run (`run`, `eval`): what the script held is let go, the report of
+/// its changes printed (`report`), its error shown. Exit code: the script's error (1, or 130 when
+/// interrupted), else 1 when a change failed, else 0.
+fn end_of_run(host: &mut Host, outcome: Result<(), ScriptError>) -> u8 {
     // The script is over: what it held (every action it listed, its changes) goes before the
     // report is drawn from the session's own record.
     host.scope.clear();
     let failed_changes = report(host);
     match outcome {
-        Ok(_) if failed_changes > 0 => EXIT_FAILURE,
-        Ok(_) => EXIT_SUCCESS,
+        Ok(()) if failed_changes > 0 => EXIT_FAILURE,
+        Ok(()) => EXIT_SUCCESS,
         Err(e) => fail(&e),
     }
 }
 
-/// The end of a run that changed or planned anything: the report (plan, counts, reasons) and the
-/// journal's path, on stderr. Returns how many changes failed.
+/// The end of a run that changed or planned anything: the report (plan, counts, reasons), the
+/// canary and the journal's path, on stderr. Returns how many changes failed.
 fn report(host: &Host) -> usize {
     let changes = host.all_changes();
     let journal = host.with_session(|s| s.journal_path()).flatten();
@@ -547,37 +592,6 @@ fn report(host: &Host) -> usize {
         host.printer().info(&format!("journal: {}", path.display()));
     }
     report.failed()
-}
-
-/// `dactl eval 'EXPR'`: evaluates and prints the value of the last expression (a string bare,
-/// actions and changes as tables, JSON with `--json`), returning the exit code (as `run`: 1 when
-/// a change failed).
-pub fn eval(host: &mut Host, source: &str) -> u8 {
-    let _ = install_ctrl_c(host.interrupt_flag());
-    match host.eval_named("<eval>", source) {
-        Ok(value) => {
-            if host.printer().json {
-                host.printer().json(&render::json(&value));
-            } else if value.is_string() {
-                // Bare, so that `$(dactl eval ...)` in a shell gets the text itself.
-                host.printer().data(&value.to_string());
-            } else if let Some(text) =
-                render::value(&value, host.printer().layout(crate::output::Stream::Stdout))
-            {
-                host.printer().data(&text);
-            }
-            // As `run`: a change that failed (a bad timeout from a closure, an unknown id in a
-            // batch) is a failure of the command, even though the expression returned a value.
-            let changes = host.all_changes();
-            let failed = crate::report::Report { changes: &changes }.failed();
-            if failed > 0 {
-                EXIT_FAILURE
-            } else {
-                EXIT_SUCCESS
-            }
-        }
-        Err(e) => fail(&e),
-    }
 }
 
 /// `dactl check FILE...`: compiles each file and its imports without running anything, under the
@@ -679,7 +693,7 @@ mod host_tests {
             assert!(names.contains(name), "{name} missing from {names:?}");
         }
         let fetch = docs.iter().find(|d| d.name == "fetch_action").unwrap();
-        assert_eq!(fetch.signature, "fetch_action(id) -> action");
+        assert_eq!(fetch.signature, "fetch_action(action_or_id) -> action");
         assert!(
             fetch.summary.starts_with("Reads one action"),
             "{}",

@@ -1,23 +1,18 @@
 //! Values shown to people: an action or a list of actions as a table, a change or a change list
-//! as a table with a short status per change, the counts by status and each reason once; anything
-//! else in Rhai's own notation. `--json` gets JSON. Tables are drawn by `output::table`.
+//! as the end of a run shows its changes (`report::Report`: the same columns, a short
+//! status per change, the counts by status and each reason once); anything else in Rhai's own
+//! notation. `--json` gets JSON. Tables are drawn by `output::table`.
 
 use rhai::{Array, Dynamic, Map};
 
+use super::convert;
 use super::values::{self, Record, ScriptAction};
-use crate::output::table::{self, Align, Layout};
-use crate::report::reasons;
+use crate::change::Change;
+use crate::output::table::{self, Layout};
+use crate::report::Report;
 
 const ACTION_KEYS: [&str; 3] = ["id", "kind", "timeout_seconds"];
 const CHANGE_KEYS: [&str; 4] = ["id", "before", "after", "status"];
-const STATUSES: [&str; 6] = [
-    "updated",
-    "unchanged",
-    "planned",
-    "skipped",
-    "failed",
-    "not_attempted",
-];
 /// Rows shown on a terminal before a table is cut short (the value itself is whole in the
 /// variable); into a pipe or a file every row is written.
 const MAX_ROWS: usize = 200;
@@ -113,69 +108,17 @@ fn actions_table(items: &[Dynamic], layout: Layout) -> String {
     )
 }
 
-/// A table of the changes with a short status each (`failed (1)`), `5 changes: 3 updated, 2
-/// failed`, and each reason once with its count (see `report::reasons`).
-fn changes_summary(items: &[Dynamic], layout: Layout) -> String {
-    let maps: Vec<Map> = items.iter().filter_map(values::as_map).collect();
-    let statuses: Vec<String> = maps.iter().map(|m| cell(m, "status")).collect();
-    let ids: Vec<String> = maps.iter().map(|m| cell(m, "id")).collect();
-    let reasons: Vec<Option<String>> = maps
+/// A change or a list of changes as the end of a run shows them (`report::Report`, the
+/// one drawing of changes): the same columns (`id name kind timeout status`), the counts by
+/// status, each reason once. `None` when one of them is not a change dactl can read (a map with a
+/// status of its own): that value is shown in Rhai's notation instead.
+fn changes_table(items: &[Dynamic], layout: Layout) -> Option<String> {
+    let changes = items
         .iter()
-        .map(|m| {
-            m.get("reason")
-                .filter(|r| !r.is_unit())
-                .map(ToString::to_string)
-        })
-        .collect();
-    let grouped = reasons::group(
-        ids.iter()
-            .zip(&statuses)
-            .zip(&reasons)
-            .map(|((id, status), reason)| (id.as_str(), status.as_str(), reason.as_deref())),
-    );
-    // Counts in the order statuses are known, then any other status in the order met.
-    let mut order: Vec<&str> = STATUSES.to_vec();
-    for status in &statuses {
-        if !order.contains(&status.as_str()) {
-            order.push(status);
-        }
-    }
-    let counts: Vec<String> = order
-        .iter()
-        .map(|s| (s, statuses.iter().filter(|t| t == s).count()))
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    let rows: Vec<Vec<String>> = maps
-        .iter()
-        .zip(&statuses)
-        .enumerate()
-        .map(|(index, (m, status))| {
-            let mut row = ["id", "name", "before", "after"]
-                .map(|k| cell(m, k))
-                .to_vec();
-            row.push(grouped.label(index, status));
-            row
-        })
-        .collect();
-    let plural = if maps.len() == 1 { "change" } else { "changes" };
-    let mut out = format!(
-        "{}\n{} {plural}: {}",
-        table(&["ID", "NAME", "BEFORE", "AFTER", "STATUS"], &rows, layout),
-        maps.len(),
-        if counts.is_empty() {
-            "none".to_owned()
-        } else {
-            counts.join(", ")
-        }
-    );
-    let reasons = grouped.rows();
-    if !reasons.is_empty() {
-        let drawn = table::render_aligned(&[], &reasons, &[Align::Left, Align::Right], layout);
-        out.push('\n');
-        out.push_str(&drawn.text);
-    }
-    out
+        .map(|v| convert::change_from(v).ok())
+        .collect::<Option<Vec<Change>>>()?;
+    let more = "the value is whole; `--json` or `.len()` and indexes show the rest";
+    Some(Report { changes: &changes }.text(layout.capped(MAX_ROWS), more))
 }
 
 /// The text for a value laid out for `layout` (`Printer::layout` of where it goes), or `None`
@@ -184,8 +127,10 @@ pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
     if value.is_unit() {
         return None;
     }
-    if has_keys(value, &CHANGE_KEYS) {
-        return Some(changes_summary(std::slice::from_ref(value), layout));
+    if has_keys(value, &CHANGE_KEYS)
+        && let Some(text) = changes_table(std::slice::from_ref(value), layout)
+    {
+        return Some(text);
     }
     if has_keys(value, &ACTION_KEYS) {
         return Some(actions_table(std::slice::from_ref(value), layout));
@@ -193,8 +138,10 @@ pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
     if let Some(array) = value.read_lock::<Array>()
         && !array.is_empty()
     {
-        if array.iter().all(|v| has_keys(v, &CHANGE_KEYS)) {
-            return Some(changes_summary(&array, layout));
+        if array.iter().all(|v| has_keys(v, &CHANGE_KEYS))
+            && let Some(text) = changes_table(&array, layout)
+        {
+            return Some(text);
         }
         if array.iter().all(|v| has_keys(v, &ACTION_KEYS)) {
             return Some(actions_table(&array, layout));
@@ -246,7 +193,38 @@ mod tests {
         let list: Dynamic =
             Dynamic::from_array(vec![change("updated"), change("updated"), change("failed")]);
         let text = value_piped(&list).unwrap();
-        assert!(text.ends_with("3 changes: 2 updated, 1 failed"), "{text}");
+        assert!(text.ends_with("3 actions: 2 updated, 1 failed"), "{text}");
+    }
+
+    /// A change value is drawn as a run's report draws it: the same columns and headers.
+    #[test]
+    fn changes_have_the_columns_of_a_run() {
+        let change = map(&[
+            ("id", "a1".into()),
+            ("name", "Lookup".into()),
+            ("kind", "standard".into()),
+            ("before", Dynamic::from(5_i64)),
+            ("after", Dynamic::from(30_i64)),
+            ("status", "updated".into()),
+        ]);
+        let text = value_piped(&change).unwrap();
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines[0],
+            ["id", "name", "kind", "timeout", "status"],
+            "{text}"
+        );
+        assert_eq!(
+            lines[1],
+            [
+                "a1", "Lookup", "standard", "5", "s", "->", "30", "s", "updated"
+            ],
+            "{text}"
+        );
+        assert_eq!(lines[2], ["1", "action:", "1", "updated"], "{text}");
     }
 
     #[test]
@@ -283,7 +261,7 @@ mod tests {
             lines[3].ends_with("skipped (2)") && lines[4].ends_with("updated"),
             "{text}"
         );
-        assert_eq!(lines[5], "4 changes: 1 updated, 1 skipped, 2 failed");
+        assert_eq!(lines[5], "4 actions: 1 updated, 1 skipped, 2 failed");
         assert!(
             lines[6].starts_with("(1)  2  failed   Genesys Cloud answered 403"),
             "{text}"

@@ -15,24 +15,25 @@ use crate::script::values::ScriptAction;
 pub mod action_functions {
     use rhai::{Array, EvalAltResult, Map, NativeCallContext};
 
-    /// Reads one action, config included. The action reads like the map `#{id, name, category,
-    /// integration_id, version, secure, timeout_seconds, kind, config}` (read-only; `a.to_map()`
-    /// copies it into a map). `timeout_seconds` is `()` when unset; `kind` is `"standard"`,
-    /// `"static"`, `"custom_auth"` or `"function"`. Throws an error map (`e.status == 404`) when
-    /// there is no such action.
+    /// Reads one action, config included: `action_or_id` is an action, an action map or an id,
+    /// and the action is read fresh either way. The action reads like the map `#{id, name,
+    /// category, integration_id, version, secure, timeout_seconds, kind, config}` (read-only;
+    /// `a.to_map()` copies it into a map). `timeout_seconds` is `()` when unset; `kind` is
+    /// `"standard"`, `"static"`, `"custom_auth"` or `"function"`. Throws an error map
+    /// (`e.status == 404`) when there is no such action.
     ///
     /// Example: `let a = fetch_action("c0ffee00-0000-4000-8000-000000000001"); print(a.timeout_seconds);`
     #[rhai_fn(return_raw)]
     pub fn fetch_action(
         ctx: NativeCallContext,
-        id: &str,
+        action_or_id: Dynamic,
     ) -> Result<ScriptAction, Box<EvalAltResult>> {
         let state = state::of(&ctx)?;
-        convert::action_id(&Dynamic::from(id.to_owned()))?;
+        let id = convert::action_id(&action_or_id)?;
         let info = state
             .session()?
-            .fetch_action(id)
-            .map_err(|e| ErrorMap::from_api(&e).with_action(id).throw())?;
+            .fetch_action(&id)
+            .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?;
         let info = Arc::new(info);
         state.remember(std::slice::from_ref(&info));
         Ok(ScriptAction(info))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::change::{ActionInfo, Change, Kind, Status, Timeout};
+use crate::change::{ActionInfo, Change, Status, Timeout};
 use crate::script::convert;
 use crate::script::errors::{self, ErrorMap};
 use crate::script::state::{self, Shared};
@@ -137,6 +137,25 @@ fn after_bulk(state: &Shared, changes: Vec<Change>) -> R<Vec<Change>> {
     Ok(changes)
 }
 
+/// `verify` of one change or a list: the session's read-back of the `updated` and `unchanged`
+/// ones (the one copy of the rules, function data actions included), as `#{ok, checked,
+/// mismatches}`.
+fn verify_all(ctx: &NativeCallContext, values: &[Dynamic]) -> R<Map> {
+    let state = state::of(ctx)?;
+    let mut list = Vec::with_capacity(values.len());
+    for value in values {
+        let change = convert::change_from(value)?;
+        if matches!(change.status, Status::Updated | Status::Unchanged) {
+            list.push(change);
+        }
+    }
+    let verification = state
+        .session()?
+        .verify(&list)
+        .map_err(|e| ErrorMap::from_api(&e).throw())?;
+    Ok(convert::verification(&verification).cast::<Map>())
+}
+
 #[export_module]
 pub mod change_functions {
     use rhai::{Array, FnPtr};
@@ -217,48 +236,25 @@ pub mod change_functions {
         Ok(convert::changes(failed).cast::<Array>())
     }
 
-    /// Reads one action back and returns `true` when its timeout is `timeout`. For a function
-    /// data action, its function timeout is compared.
+    /// Reads one change back and returns `#{ok, checked, mismatches}`, as `verify(changes)` does
+    /// for a list: `change` is what `update_timeout` returned (or its map). Only an `"updated"`
+    /// or `"unchanged"` change is checked (`checked` is 1); any other status was not meant to be
+    /// in place (`checked` is 0, `ok` is `true`).
     ///
-    /// Example: `if !verify("c0ffee00-0000-4000-8000-000000000001", 30) { throw "not applied"; }`
+    /// Example: `let c = update_timeout("c0ffee00-0000-4000-8000-000000000001", 30); if !verify(c).ok { throw "not applied"; }`
     #[rhai_fn(name = "verify", return_raw)]
-    pub fn verify_one(ctx: NativeCallContext, action_or_id: Dynamic, timeout: Dynamic) -> R<bool> {
-        let state = state::of(&ctx)?;
-        let timeout = convert::timeout(&timeout)?;
-        let id = convert::action_id(&action_or_id)?;
-        let info = Arc::new(
-            state
-                .session()?
-                .fetch_action(&id)
-                .map_err(|e| ErrorMap::from_api(&e).with_action(&id).throw())?,
-        );
-        state.remember(std::slice::from_ref(&info));
-        let current = match (info.kind, info.function_timeout) {
-            (Kind::Function, Some(seconds)) => Some(seconds),
-            _ => info.action.config.as_ref().and_then(|c| c.timeout_seconds),
-        };
-        Ok(current == Some(i64::from(timeout.0)))
+    pub fn verify_change(ctx: NativeCallContext, change: Dynamic) -> R<Map> {
+        verify_all(&ctx, std::slice::from_ref(&change))
     }
 
     /// Reads a change list back (50 actions per request) and returns `#{ok, checked, mismatches}`.
     /// The list is what `update_timeouts` returned; each mismatch is `#{id, expected, found}`. Only
     /// `"updated"` and `"unchanged"` changes are checked: nothing else was meant to be in place.
+    /// A function data action is compared by its function timeout (unset is the platform's 15 s).
     ///
     /// Example: `let v = verify(changes); if !v.ok { print(v.mismatches); }`
     #[rhai_fn(name = "verify", return_raw)]
     pub fn verify_changes(ctx: NativeCallContext, changes: Array) -> R<Map> {
-        let state = state::of(&ctx)?;
-        let mut list = Vec::with_capacity(changes.len());
-        for value in &changes {
-            let change = convert::change_from(value)?;
-            if matches!(change.status, Status::Updated | Status::Unchanged) {
-                list.push(change);
-            }
-        }
-        let verification = state
-            .session()?
-            .verify(&list)
-            .map_err(|e| ErrorMap::from_api(&e).throw())?;
-        Ok(convert::verification(&verification).cast::<Map>())
+        verify_all(&ctx, &changes)
     }
 }
