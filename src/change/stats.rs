@@ -19,10 +19,10 @@
 //!
 //! The estimate: with `n` executions, the p99 is the `ceil(0.99 n)`-th smallest time, so a view at
 //! `L` counting at least `k = n − ceil(0.99 n) + 1` executions puts the p99 at or above `L`, and
-//! fewer puts it below. The views, the minimum and the maximum bracket the p99; the estimate is
-//! interpolated geometrically inside the bracket from the counts at its ends. An action whose
+//! fewer puts it below. The views, the minimum and the maximum bracket the p99; inside the bracket
+//! the estimate interpolates log(count) against log(time) between its ends (a power-law tail). An action whose
 //! bracket is already within [`TIGHT_MS`] after the first round (one that timed out often) needs
-//! no second round. `p95` is reported only when the platform gives it.
+//! no second round, unless the platform fills percentiles. `p95` is reported only when the platform gives it.
 //!
 //! Cost: about `2 × ceil(actions / 100)` queries (1 000 actions: 20), more only when the
 //! distinct timeouts of a chunk exceed ten.
@@ -186,8 +186,11 @@ impl Acc {
             return Some(lo);
         }
         let k = self.at_or_over_p99() as f64;
+        // Counts fall off about as a power of the time in a latency tail: interpolate
+        // log(count) against log(time).
+        let (c_lo, c_hi) = (c_lo.max(1) as f64, c_hi.max(1) as f64);
         let f = if c_lo > c_hi {
-            ((c_lo as f64 - k) / (c_lo as f64 - c_hi as f64)).clamp(0.0, 1.0)
+            ((c_lo.ln() - k.ln()) / (c_lo.ln() - c_hi.ln())).clamp(0.0, 1.0)
         } else {
             0.5
         };
@@ -417,7 +420,10 @@ impl Engine {
             .iter()
             .filter_map(|(id, _)| {
                 let acc = &accs[id];
-                (acc.executions > 0 && acc.given_p99().is_none() && !acc.tight())
+                // A tight bracket is enough, unless the platform fills percentiles (some group
+                // had one): then round 2 asks for the action's own, exact.
+                let filled = acc.given.iter().any(|(_, p99)| p99.is_some());
+                (acc.executions > 0 && acc.given_p99().is_none() && (filled || !acc.tight()))
                     .then(|| (id.clone(), acc.guess()))
             })
             .collect();
