@@ -9,14 +9,16 @@
 //! - p99: the platform's `p99` not used when given (`present`: exact), or an estimate outside
 //!   the stated tolerance (`absent`);
 //! - cost: more than 20 queries for 1 000 actions;
-//! - permission: a read-only client refused statistics.
+//! - permission: a read-only client refused statistics;
+//! - refusals: a platform 400 reworded or swallowed instead of shown verbatim.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use dactl::change::stats::ActionStats;
 use dactl::change::{Engine, EngineOptions};
-use dactl::genesys::{ActionQuery, Client, ClientOptions, Credentials, RetryPolicy, Target};
+use dactl::genesys::analytics::{AggregationQuery, AggregationView, METRIC};
+use dactl::genesys::{ActionQuery, Client, ClientOptions, Credentials, Error, RetryPolicy, Target};
 use dactl::sandbox::{Sandbox, SandboxOptions};
 use dactl::secret::Secret;
 use serde_json::Value;
@@ -195,4 +197,27 @@ async fn a_read_only_client_gathers_stats() {
     let (stats, queries, _) = gather(&sandbox, VIEWER).await;
     assert!(queries >= 1);
     assert!(stats.iter().map(|s| s.executions).sum::<u64>() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_query_is_the_platforms_400_verbatim() {
+    let sandbox = sandbox(5, "").await;
+    let engine = engine(&sandbox, ("sandbox", "sandbox"));
+    let query = AggregationQuery {
+        interval: "2026-01-01T00:00:00.000Z/2026-01-02T00:00:00.000Z".into(),
+        metrics: vec![METRIC.into()],
+        views: (0..11)
+            .map(|i| AggregationView::at_least(format!("v{i}"), 1000.0))
+            .collect(),
+        ..AggregationQuery::default()
+    };
+    match engine.client().action_aggregates(&query).await {
+        Err(Error::Api {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 400);
+            assert!(message.contains("at most 10 views"), "{message}");
+        }
+        other => panic!("expected the 400, got {other:?}"),
+    }
 }
