@@ -26,6 +26,7 @@ mod safety;
 mod sandbox;
 mod script;
 mod session;
+mod stats;
 mod support;
 mod terminal;
 mod unset;

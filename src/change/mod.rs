@@ -23,6 +23,7 @@ mod kind;
 pub mod plan;
 mod resolve;
 mod snapshot;
+pub mod stats;
 mod timeout;
 pub mod undo;
 pub mod verify;

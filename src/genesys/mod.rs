@@ -8,6 +8,7 @@
 //! token for each request; `retry` is the retry policy as a value.
 
 pub mod actions;
+pub mod analytics;
 mod auth;
 pub mod client;
 pub mod compact;
