@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::change::stats::UNSET_TIMEOUT_SECONDS;
 use crate::change::{ActionInfo, Change, Engine, Kind, Status, Timeout};
 use crate::genesys::{ActionQuery, Error};
 
@@ -109,13 +110,10 @@ pub fn split_unset(
 /// Where the platform says what an unset timeout means.
 pub const ANNOUNCEMENT: &str = "Genesys' announcement of the timeout feature";
 
-/// The timeout an action with none set runs with: the maximum.
-pub const UNSET_MEANS_SECONDS: i64 = 60;
-
 /// Why an action with no timeout set was left alone by a change to `timeout`.
 pub fn unset_reason(timeout: Timeout) -> String {
     format!(
-        "no timeout set, which means {UNSET_MEANS_SECONDS} s, the maximum ({ANNOUNCEMENT}): \
+        "no timeout set, which means {UNSET_TIMEOUT_SECONDS} s, the maximum ({ANNOUNCEMENT}): \
          left alone so that a change meant to raise timeouts does not lower it; add \
          `--include-unset` to set it to {} s too",
         timeout.seconds(),
