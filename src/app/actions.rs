@@ -46,10 +46,12 @@ pub(super) fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCom
                     let value = script::convert::action_map(&info);
                     let printer = session.printer();
                     if printer.json {
-                        printer.json(&script::render::json(&value));
+                        printer.json(&crate::report::values::json(&value));
                     } else {
                         let layout = printer.layout(Stream::Stdout);
-                        printer.data(&script::render::value(&value, layout).unwrap_or_default());
+                        printer.data(
+                            &crate::report::values::value(&value, layout).unwrap_or_default(),
+                        );
                     }
                     SUCCESS
                 }
@@ -142,7 +144,9 @@ pub(super) fn set_by_filter(
 
 pub(super) fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
     if printer.json {
-        printer.json(&script::render::json(&script::convert::action_maps(infos)));
+        printer.json(&crate::report::values::json(&script::convert::action_maps(
+            infos,
+        )));
         return;
     }
     let rows: Vec<Vec<String>> = infos
@@ -150,7 +154,7 @@ pub(super) fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
         .map(|i| {
             // A function data action's own timeout is read per action, so a listing does not
             // have it (`-`: not read; `actions get` reads it). Any other absent timeout is unset.
-            // The same rule as `script::render` uses for REPL tables.
+            // The same rule as `report::values` uses for REPL tables.
             let timeout = match (i.kind, i.function_timeout) {
                 (crate::change::Kind::Function, Some(t)) => t.to_string(),
                 (crate::change::Kind::Function, None) => "-".to_owned(),
@@ -159,7 +163,10 @@ pub(super) fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
                     .config
                     .as_ref()
                     .and_then(|c| c.timeout_seconds)
-                    .map_or_else(|| script::render::UNSET.to_owned(), |t| t.to_string()),
+                    .map_or_else(
+                        || crate::report::values::UNSET.to_owned(),
+                        |t| t.to_string(),
+                    ),
             };
             let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
             vec![

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use crate::output::Stream;
 use crate::repl::input;
-use crate::script::{FunctionDoc, Host, render};
+use crate::report::values as render;
+use crate::script::{FunctionDoc, Host};
 
 /// Rhai keywords and the built-in functions people reach for first.
 pub const KEYWORDS: &[&str] = &[

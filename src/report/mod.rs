@@ -21,6 +21,7 @@ mod html;
 mod markdown;
 pub mod reasons;
 pub mod summary;
+pub mod values;
 
 pub use document::{ChangeReport, Context, Format, ReportError, shell_word};
 pub use summary::Report;

@@ -12,6 +12,7 @@ use super::imports::ModulePaths;
 use crate::output::Printer;
 
 use super::*;
+use crate::report::values as render;
 
 /// `dactl run FILE`: runs the script with `ARGS`, prints errors, and returns the exit code
 /// (0 success, 1 script error, 130 interrupted by Ctrl-C).

@@ -10,7 +10,7 @@
 //! - `convert` moves values in and out (serde out, checked arguments in);
 //! - `errors` makes error maps for scripts and renders script errors with a caret;
 //! - `imports` decides which files `import` may read (the script's own folder, `--module-path`);
-//! - `render` shows values as tables and summaries.
+//! - a script's values are drawn by `report::values` (tables and summaries).
 //!
 //! Rhai is synchronous and stays that way: every host function calls the blocking `Session`,
 //! which owns the async runtime.
@@ -22,7 +22,6 @@ pub mod engine;
 pub mod errors;
 pub mod functions;
 pub mod imports;
-pub mod render;
 mod state;
 pub mod values;
 

@@ -5,11 +5,11 @@
 
 use rhai::{Array, Dynamic, Map};
 
-use super::convert;
-use super::values::{self, Record, ScriptAction};
 use crate::change::Change;
 use crate::output::table::{self, Layout};
 use crate::report::Report;
+use crate::script::convert;
+use crate::script::values::{self, Record, ScriptAction};
 
 const ACTION_KEYS: [&str; 3] = ["id", "kind", "timeout_seconds"];
 const CHANGE_KEYS: [&str; 4] = ["id", "before", "after", "status"];
