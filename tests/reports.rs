@@ -26,11 +26,13 @@ fn org(options: SandboxOptions) -> Org {
     })
 }
 
-/// `5 s` / `unset` as a report writes a timeout.
-fn seconds(value: &Value) -> String {
+/// `5 s` / `unset (60 s)` as a report writes a timeout of an action of `kind` (a function data
+/// action's unset timeout is its function's default, 15 s).
+fn seconds(value: &Value, kind: &Value) -> String {
+    let unset = if kind == "function" { 15 } else { 60 };
     value
         .as_i64()
-        .map_or_else(|| "unset".to_owned(), |s| format!("{s} s"))
+        .map_or_else(|| format!("unset ({unset} s)"), |s| format!("{s} s"))
 }
 
 /// (id, before, after) of the changes with `status` in a JSON report, as reports write them.
@@ -42,7 +44,11 @@ fn triples(json: &Value, status: &str) -> Vec<(String, String, String)> {
         .filter(|c| c["status"] == status)
         .map(|c| {
             let id = c["id"].as_str().unwrap().to_owned();
-            (id, seconds(&c["before"]), seconds(&c["after"]))
+            (
+                id,
+                seconds(&c["before"], &c["kind"]),
+                seconds(&c["after"], &c["kind"]),
+            )
         })
         .collect()
 }
@@ -56,7 +62,11 @@ fn plan_triples(plan: &Path) -> Vec<(String, String, String)> {
         .iter()
         .map(|c| {
             let id = c["id"].as_str().unwrap().to_owned();
-            (id, seconds(&c["before"]), seconds(&c["after"]))
+            (
+                id,
+                seconds(&c["before"], &c["kind"]),
+                seconds(&c["after"], &c["kind"]),
+            )
         })
         .collect()
 }

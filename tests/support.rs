@@ -68,6 +68,22 @@ impl Org {
         })
     }
 
+    /// What the sandbox executed per action over `interval` (`start/end`), keyed by id:
+    /// `GET /sandbox/executions`, the truth behind its analytics answers.
+    pub fn executions(&self, interval: &str) -> HashMap<String, Value> {
+        let body = self.get_json(&format!("/sandbox/executions?interval={interval}"));
+        assert_eq!(
+            body["interval"], interval,
+            "the truth covers the window asked"
+        );
+        body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["id"].as_str().unwrap().to_owned(), a.clone()))
+            .collect()
+    }
+
     /// Every stored action with its templates' text, as `/sandbox/actions?templates=text` shows it.
     pub fn actions(&self) -> Vec<Value> {
         self.get_json("/sandbox/actions?templates=text")

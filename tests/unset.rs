@@ -47,7 +47,7 @@ fn actions_list_and_eval_tables_show_unset_not_a_dash() {
             .collect();
         assert!(rows.len() > 20, "{what}: {text}");
         for row in rows {
-            let expected = stored[row[0]].map_or("unset".to_owned(), |t| t.to_string());
+            let expected = stored[row[0]].map_or("unset (60 s)".to_owned(), |t| t.to_string());
             assert_eq!(row[4], expected, "{what}: {row:?}");
         }
     }

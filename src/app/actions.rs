@@ -4,6 +4,7 @@ use crate::change::{ActionInfo, Change, Filter, Timeout, split_unset, unset_reas
 use crate::cli::{ActionsCommand, GlobalArgs};
 use crate::genesys::ActionQuery;
 use crate::output::{self, Printer, Stream};
+use crate::report;
 use crate::script::{self};
 use crate::session::Session;
 
@@ -39,6 +40,14 @@ pub(super) fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCom
                     FAILURE
                 }
             }
+        }),
+        ActionsCommand::Stats {
+            days,
+            category,
+            name,
+            kind,
+        } => with_session(global, printer, |session| {
+            stats(session, days, category, name, kind)
         }),
         ActionsCommand::Get { id } => {
             with_session(global, printer, |session| match session.fetch_action(&id) {
@@ -142,6 +151,81 @@ pub(super) fn set_by_filter(
     Ok(changes)
 }
 
+/// `dactl actions stats`: the filtered actions' executions, worst first.
+fn stats(
+    session: &Session,
+    days: u32,
+    category: Option<String>,
+    name: Option<String>,
+    kind: Option<String>,
+) -> u8 {
+    let wanted = [
+        category.as_ref().map(|c| format!("--category {c}")),
+        name.as_ref().map(|n| format!("--name {n}")),
+        kind.as_ref().map(|k| format!("--kind {k}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let query = ActionQuery {
+        category,
+        name,
+        include_auth_actions: kind.as_deref() == Some("custom_auth"),
+        include_config: true,
+        ..ActionQuery::default()
+    };
+    let infos: Vec<ActionInfo> = match session.list_actions(&query) {
+        Ok(infos) => infos
+            .into_iter()
+            .filter(|i| kind.as_deref().is_none_or(|k| i.kind.as_str() == k))
+            .collect(),
+        Err(error) => {
+            output::error(&error);
+            return FAILURE;
+        }
+    };
+    if infos.is_empty() {
+        output::error(if wanted.is_empty() {
+            "This org has no actions: there are no statistics to read.".to_owned()
+        } else {
+            format!(
+                "No action matches {wanted}: there are no statistics to read. See the categories and names with: dactl actions list"
+            )
+        });
+        return FAILURE;
+    }
+    let all = match session.action_stats(&infos, days) {
+        Ok(all) => all,
+        Err(error) => {
+            output::error(&error);
+            return FAILURE;
+        }
+    };
+    let by_id: std::collections::HashMap<&str, &ActionInfo> =
+        infos.iter().map(|i| (i.action.id.as_str(), i)).collect();
+    let mut rows: Vec<report::stats::Row> = all
+        .into_iter()
+        .map(|stats| {
+            let info = by_id.get(stats.id.as_str());
+            report::stats::Row {
+                timeout_seconds: info.and_then(|i| i.action.timeout_seconds()),
+                kind: info.map(|i| i.kind.as_str()),
+                stats,
+            }
+        })
+        .collect();
+    report::stats::sort(&mut rows);
+    let printer = session.printer();
+    if printer.json {
+        printer
+            .json(&serde_json::to_string_pretty(&report::stats::json(&rows)).unwrap_or_default());
+    } else {
+        printer.data(&report::stats::table(&rows, printer.layout(Stream::Stdout)));
+    }
+    SUCCESS
+}
+
 pub(super) fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
     if printer.json {
         printer.json(&crate::report::values::json(&script::convert::action_maps(
@@ -163,10 +247,7 @@ pub(super) fn print_actions(printer: &Printer, infos: &[ActionInfo]) {
                     .config
                     .as_ref()
                     .and_then(|c| c.timeout_seconds)
-                    .map_or_else(
-                        || crate::report::values::UNSET.to_owned(),
-                        |t| t.to_string(),
-                    ),
+                    .map_or_else(|| crate::report::values::unset(i.kind), |t| t.to_string()),
             };
             let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
             vec![

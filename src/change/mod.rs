@@ -61,6 +61,16 @@ impl Kind {
             Kind::Function => "function",
         }
     }
+
+    /// What an unset timeout of this kind means, in seconds: a function data action's changes are
+    /// to its function settings' timeout, whose default is 15 s; every other action's
+    /// `timeoutSeconds` runs at 60 s when unset (Genesys' announcement, see `unset_reason`).
+    pub fn unset_seconds(self) -> i64 {
+        match self {
+            Kind::Function => FUNCTION_DEFAULT_SECONDS,
+            _ => i64::from(stats::UNSET_TIMEOUT_SECONDS),
+        }
+    }
 }
 
 /// An action with its kind resolved. The action is held compact (see `genesys::compact`): a run

@@ -396,10 +396,33 @@ fn unused_flag_given(command: &clap::Command, matches: &ArgMatches) -> Option<(S
 pub enum ActionsCommand {
     /// List actions: id, name, category, kind, timeout (custom authentication actions included).
     ///
-    /// A timeout shows `unset` when the action has none: the platform's default for it is not
-    /// documented (it may be the maximum), so it is not "short". Function data actions show `-`:
-    /// their own timeout is in their function settings, which `actions get` reads.
+    /// A timeout shows `unset (60 s)` when the action has none: unset means 60 s, the maximum
+    /// (Genesys' announcement of the timeout feature), so it is not "short". Function data
+    /// actions show `-`: their own timeout is in their function settings, which `actions get`
+    /// reads (unset there is 15 s).
     List {
+        /// Only this category (exact match).
+        #[arg(long, value_parser = parse_category)]
+        category: Option<String>,
+        /// Only names matching this (the API's name filter).
+        #[arg(long, value_parser = parse_name)]
+        name: Option<String>,
+        /// Only this kind.
+        #[arg(long, value_parser = ["standard", "static", "custom_auth", "function"])]
+        kind: Option<String>,
+    },
+    /// How actions executed over the last days, from the platform's analytics: executions,
+    /// errors, executions cut at the timeout, p99, and the timeout the evidence suggests.
+    ///
+    /// Worst first: most timeouts, then the p99 closest to the timeout. P99 marked `~` is
+    /// estimated from range counts (the platform gave none). SUGGESTED is 3 × p99 in whole
+    /// seconds (at least the longest execution when any timed out), `-` under 50 executions.
+    /// Reads only (about 2 analytics queries per 100 actions); needs the same permission as
+    /// listing actions. Custom authentication actions are left out unless `--kind custom_auth`.
+    Stats {
+        /// The window: the last N days (1..=31).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=31))]
+        days: u32,
         /// Only this category (exact match).
         #[arg(long, value_parser = parse_category)]
         category: Option<String>,
@@ -422,8 +445,8 @@ pub enum ActionsCommand {
     /// Billing 45s`.
     ///
     /// By `--category`/`--name`, actions with no timeout set are left alone and reported as
-    /// skipped (the platform's default for them is not documented and may be longer than the
-    /// new timeout), unless `--include-unset`. Actions named by id are changed as asked, set or
+    /// skipped (unset means 60 s, the maximum, so setting one would lower it), unless
+    /// `--include-unset`. Actions named by id are changed as asked, set or
     /// not. A filter that matches no action is an error (exit 1).
     SetTimeout {
         /// Action ids, then the timeout (`30`, `"30s"`, `"45000ms"`, `"1m"`).

@@ -126,6 +126,16 @@ fn table_of(
     table
 }
 
+/// `render`, with the alignment of the first columns given (the others are left-aligned).
+pub fn render_with(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    align: &[Align],
+    layout: Layout,
+) -> Rendered {
+    draw(headers, rows, align, layout, Cells::OneLine)
+}
+
 /// `render`, with the alignment of the first columns given (the others are left-aligned), and
 /// cells that may hold line breaks of their own.
 pub fn render_aligned(

@@ -317,8 +317,8 @@ pub fn render(report: &ChangeReport) -> String {
                 escape(change.name.as_deref().unwrap_or("")),
                 escape(change.category.as_deref().unwrap_or("")),
                 change.kind.as_str(),
-                seconds(change.before),
-                seconds(change.after),
+                seconds(change.before, change.kind),
+                seconds(change.after, change.kind),
                 pill(change.status.as_str(), change.status.as_str()),
                 id = escape(&change.id),
             );
@@ -363,7 +363,7 @@ pub fn render(report: &ChangeReport) -> String {
                 escape(change.name.as_deref().unwrap_or("")),
                 escape(change.category.as_deref().unwrap_or("")),
                 change.kind.as_str(),
-                seconds(change.before),
+                seconds(change.before, change.kind),
                 pill(
                     change.status.as_str(),
                     &format!("{} ({group})", change.status.as_str())
@@ -432,9 +432,9 @@ mod tests {
                     c.name.clone().unwrap(),
                     c.category.clone().unwrap(),
                     c.kind.as_str().into(),
-                    seconds(c.before),
+                    seconds(c.before, c.kind),
                     "→".into(),
-                    seconds(c.after),
+                    seconds(c.after, c.kind),
                     "planned".into(),
                 ]
             })

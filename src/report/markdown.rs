@@ -170,8 +170,8 @@ pub fn render(report: &ChangeReport) -> String {
                 text(change.name.as_deref().unwrap_or("")),
                 text(change.category.as_deref().unwrap_or("")),
                 change.kind.as_str(),
-                seconds(change.before),
-                seconds(change.after),
+                seconds(change.before, change.kind),
+                seconds(change.after, change.kind),
                 change.status.as_str()
             );
         }
@@ -215,7 +215,7 @@ pub fn render(report: &ChangeReport) -> String {
                 text(change.name.as_deref().unwrap_or("")),
                 text(change.category.as_deref().unwrap_or("")),
                 change.kind.as_str(),
-                seconds(change.before),
+                seconds(change.before, change.kind),
                 change.status.as_str()
             );
         }
@@ -283,8 +283,8 @@ mod tests {
                     c.name.clone().unwrap(),
                     c.category.clone().unwrap(),
                     c.kind.as_str().into(),
-                    seconds(c.before),
-                    seconds(c.after),
+                    seconds(c.before, c.kind),
+                    seconds(c.after, c.kind),
                     "planned".into(),
                 ]
             })

@@ -20,6 +20,7 @@ pub mod document;
 mod html;
 mod markdown;
 pub mod reasons;
+pub mod stats;
 pub mod summary;
 pub mod values;
 

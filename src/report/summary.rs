@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use super::reasons::{self, Grouped};
-use crate::change::{Change, Status};
+use crate::change::{Change, Kind, Status};
 use crate::output::table::{self, Align, Layout};
 use crate::output::{Printer, Stream};
 
@@ -30,9 +30,12 @@ pub struct Report<'a> {
     pub changes: &'a [Change],
 }
 
-/// `5 s`, or `unset`.
-pub fn seconds(value: Option<i64>) -> String {
-    value.map_or_else(|| "unset".to_owned(), |s| format!("{s} s"))
+/// `5 s`, or `unset (60 s)`: unset says what it means for an action of this kind.
+pub fn seconds(value: Option<i64>, kind: Kind) -> String {
+    value.map_or_else(
+        || format!("unset ({} s)", kind.unset_seconds()),
+        |s| format!("{s} s"),
+    )
 }
 
 /// Whether a change of this status set (or, in a dry run, would set) its timeout: the changes
@@ -111,9 +114,13 @@ impl Report<'_> {
             .enumerate()
             .map(|(index, c)| {
                 let timeout = if sets_timeout(c.status) {
-                    format!("{} -> {}", seconds(c.before), seconds(c.after))
+                    format!(
+                        "{} -> {}",
+                        seconds(c.before, c.kind),
+                        seconds(c.after, c.kind)
+                    )
                 } else {
-                    seconds(c.before)
+                    seconds(c.before, c.kind)
                 };
                 vec![
                     c.id.clone(),

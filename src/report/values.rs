@@ -5,14 +5,15 @@
 
 use rhai::{Array, Dynamic, Map};
 
-use crate::change::Change;
+use crate::change::{Change, Kind};
 use crate::output::table::{self, Layout};
-use crate::report::Report;
+use crate::report::{Report, stats};
 use crate::script::convert;
 use crate::script::values::{self, Record, ScriptAction};
 
 const ACTION_KEYS: [&str; 3] = ["id", "kind", "timeout_seconds"];
 const CHANGE_KEYS: [&str; 4] = ["id", "before", "after", "status"];
+const STATS_KEYS: [&str; 4] = ["id", "executions", "timeouts", "effective_timeout"];
 /// Rows shown on a terminal before a table is cut short (the value itself is whole in the
 /// variable); into a pipe or a file every row is written.
 const MAX_ROWS: usize = 200;
@@ -30,8 +31,11 @@ fn cell(map: &Map, key: &str) -> String {
 }
 
 /// What the timeout column shows for a timeout that is absent: the action has none set, which is
-/// not "short" (the platform's default for it is not documented), so it is named, not dashed.
-pub const UNSET: &str = "unset";
+/// not "short" (it means 60 s, the maximum; a function's own timeout, 15 s), so it is named with
+/// what it means, not dashed.
+pub fn unset(kind: Kind) -> String {
+    format!("unset ({} s)", kind.unset_seconds())
+}
 
 /// `headers` over `rows`, at most `MAX_ROWS` rows on a terminal.
 fn table(headers: &[&str], rows: &[Vec<String>], layout: Layout) -> String {
@@ -49,14 +53,14 @@ fn table(headers: &[&str], rows: &[Vec<String>], layout: Layout) -> String {
 /// The timeout column: the action's timeout, `unset` when it has none. A function data action
 /// shows its function settings' timeout, which only `fetch_action` reads (`-` when not read).
 fn timeout_cell(map: &Map) -> String {
-    let key = if cell(map, "kind") == "function" {
-        "function_timeout_seconds"
+    let (key, kind) = if cell(map, "kind") == "function" {
+        ("function_timeout_seconds", Kind::Function)
     } else {
-        "timeout_seconds"
+        ("timeout_seconds", Kind::Standard)
     };
     match map.get(key) {
         None => "-".to_owned(),
-        Some(t) if t.is_unit() => UNSET.to_owned(),
+        Some(t) if t.is_unit() => unset(kind),
         Some(t) => t.to_string(),
     }
 }
@@ -121,6 +125,25 @@ fn changes_table(items: &[Dynamic], layout: Layout) -> Option<String> {
     Some(Report { changes: &changes }.text(layout.capped(MAX_ROWS), more))
 }
 
+/// Stats values (`action_stats`) as `dactl actions stats` draws them, worst first. `None` when
+/// one of them is not a stats value dactl can read.
+fn stats_table(items: &[Dynamic], layout: Layout) -> Option<String> {
+    let mut rows = items
+        .iter()
+        .map(|v| {
+            let map = v.read_lock::<Map>()?;
+            let stats = convert::stats_from("action_stats", &map).ok()?;
+            Some(stats::Row {
+                timeout_seconds: Some(i64::from(stats.effective_timeout)),
+                stats,
+                kind: None,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    stats::sort(&mut rows);
+    Some(stats::table(&rows, layout.capped(MAX_ROWS)))
+}
+
 /// The text for a value laid out for `layout` (`Printer::layout` of where it goes), or `None`
 /// for `()` (nothing worth printing).
 pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
@@ -135,6 +158,11 @@ pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
     if has_keys(value, &ACTION_KEYS) {
         return Some(actions_table(std::slice::from_ref(value), layout));
     }
+    if has_keys(value, &STATS_KEYS)
+        && let Some(text) = stats_table(std::slice::from_ref(value), layout)
+    {
+        return Some(text);
+    }
     if let Some(array) = value.read_lock::<Array>()
         && !array.is_empty()
     {
@@ -145,6 +173,11 @@ pub fn value(value: &Dynamic, layout: Layout) -> Option<String> {
         }
         if array.iter().all(|v| has_keys(v, &ACTION_KEYS)) {
             return Some(actions_table(&array, layout));
+        }
+        if array.iter().all(|v| has_keys(v, &STATS_KEYS))
+            && let Some(text) = stats_table(&array, layout)
+        {
+            return Some(text);
         }
     }
     Some(debug(value))
@@ -306,7 +339,11 @@ mod tests {
         };
         let text = value_piped(&action(Dynamic::UNIT)).unwrap();
         let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
-        assert_eq!(row, ["a1", "-", "CRM", "standard", "unset"], "{text}");
+        assert_eq!(
+            row,
+            ["a1", "-", "CRM", "standard", "unset", "(60", "s)"],
+            "{text}"
+        );
         let text = value_piped(&action(Dynamic::from(7_i64))).unwrap();
         let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(row, ["a1", "-", "CRM", "standard", "7"], "{text}");
@@ -329,13 +366,15 @@ mod tests {
             text.lines()
                 .nth(1)
                 .unwrap()
-                .split_whitespace()
+                .split("  ")
+                .filter(|cell| !cell.is_empty())
                 .last()
                 .unwrap()
+                .trim()
                 .to_owned()
         };
         assert_eq!(function(None), "-");
-        assert_eq!(function(Some(Dynamic::UNIT)), "unset");
+        assert_eq!(function(Some(Dynamic::UNIT)), "unset (15 s)");
         assert_eq!(function(Some(Dynamic::from(5_i64))), "5");
     }
 

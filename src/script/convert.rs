@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::errors::{ErrorMap, throw};
 use super::values::{self, ScriptAction, ScriptChange};
+use crate::change::stats::ActionStats;
 use crate::change::{ActionInfo, Change, Kind, Status, Timeout, Verification};
 use crate::session::AuthInfo;
 
@@ -26,7 +27,7 @@ pub fn action(info: Arc<ActionInfo>) -> Dynamic {
 }
 
 /// An action as a plain map: `id, name, category, integration_id, version, secure,
-/// timeout_seconds, kind, config` (and `function_timeout_seconds` for function data actions),
+/// timeout_seconds, effective_timeout, kind, config` (and `function_timeout_seconds` for function data actions),
 /// for output that is not a script's (`actions get`, `actions list --json`).
 pub fn action_map(info: &ActionInfo) -> Dynamic {
     Dynamic::from_map(values::action_map(info))
@@ -34,6 +35,62 @@ pub fn action_map(info: &ActionInfo) -> Dynamic {
 
 pub fn action_maps(infos: &[ActionInfo]) -> Dynamic {
     Dynamic::from_array(infos.iter().map(action_map).collect())
+}
+
+/// One action's execution statistics for a script: the map `#{id, name, effective_timeout,
+/// executions, errors, errors_by_type, timeouts, mean_ms, max_ms, p95_ms, p99_ms,
+/// p99_estimated, window}`; a figure the window cannot give (no executions, a percentile the
+/// platform did not fill) is `()`.
+pub fn stats(stats: &ActionStats) -> Dynamic {
+    to_dynamic(json!(stats))
+}
+
+/// What `suggest_timeout` reads of a `stats` map (from `action_stats`, or one written by hand):
+/// `executions` is required; `p99_ms`, `timeouts` and `max_ms` may be `()` or left out.
+pub fn stats_from(function: &str, map: &Map) -> R<ActionStats> {
+    let count = |key: &str, required: bool| -> R<Option<u64>> {
+        match map.get(key) {
+            None if required => throw(
+                "invalid.argument",
+                format!(
+                    "{function}: the stats map has no `{key}`; pass a value from `action_stats`."
+                ),
+            ),
+            None => Ok(None),
+            Some(v) if v.is_unit() && !required => Ok(None),
+            Some(v) => match v.as_int() {
+                Ok(n) if n >= 0 => Ok(Some(n as u64)),
+                _ => throw(
+                    "invalid.argument",
+                    format!(
+                        "{function}: `{key}` must be a whole number of 0 or more, not {v}; pass \
+                         a value from `action_stats`."
+                    ),
+                ),
+            },
+        }
+    };
+    let executions = count("executions", true)?.unwrap_or(0);
+    let small = |n: Option<u64>| n.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    Ok(ActionStats {
+        id: opt_text(map, "id").unwrap_or_default(),
+        name: opt_text(map, "name"),
+        effective_timeout: small(count("effective_timeout", false)?)
+            .unwrap_or(crate::change::stats::UNSET_TIMEOUT_SECONDS),
+        executions,
+        errors: count("errors", false)?.unwrap_or(0),
+        errors_by_type: Default::default(),
+        timeouts: count("timeouts", false)?.unwrap_or(0),
+        mean_ms: None,
+        max_ms: small(count("max_ms", false)?),
+        p95_ms: small(count("p95_ms", false)?),
+        p99_ms: small(count("p99_ms", false)?),
+        p99_estimated: map
+            .get("p99_estimated")
+            .and_then(|v| v.as_bool().ok())
+            .unwrap_or(false),
+        window: opt_text(map, "window").unwrap_or_default(),
+    })
 }
 
 /// A change for a script: `id, name, category, kind, before, after, status, reason`.

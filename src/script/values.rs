@@ -4,8 +4,8 @@
 //!
 //! Each reads like the map it replaces. An action (`fetch_action`, `list_actions`, a `decide`
 //! closure's argument): `a.id`, `a.name`, `a.category`, `a.integration_id`, `a.version`,
-//! `a.secure`, `a.timeout_seconds` (`()` when unset), `a.kind`, `a.config` (a map, built when
-//! asked for), and for function data actions `a.function_timeout_seconds`. A change
+//! `a.secure`, `a.timeout_seconds` (`()` when unset), `a.effective_timeout` (60 when unset),
+//! `a.kind`, `a.config` (a map, built when asked for), and for function data actions `a.function_timeout_seconds`. A change
 //! (`update_timeout`, `update_timeouts`): `c.id`, `c.name`, `c.category`, `c.kind`, `c.before`,
 //! `c.after`, `c.status`, `c.reason`. Both: `v["id"]`, `()` for a field they do not have,
 //! `"id" in v`, `v.keys()`, `print(v)` and `debug(v)` (the map's text), `v.to_json()`, `==`.
@@ -24,6 +24,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map};
 use serde_json::{Value, json};
 
 use super::errors::throw;
+use crate::change::stats::effective_timeout;
 use crate::change::{ActionInfo, Change, Kind};
 
 /// A read-only value with named fields, shown to scripts as the map it stands for.
@@ -79,6 +80,7 @@ impl Record for ScriptAction {
     const FIELDS: &'static [&'static str] = &[
         "category",
         "config",
+        "effective_timeout",
         "function_timeout_seconds",
         "id",
         "integration_id",
@@ -103,6 +105,10 @@ impl Record for ScriptAction {
             "config" => {
                 "The action's whole `config` (request, response, timeout) as a map, built when \
                  read."
+            }
+            "effective_timeout" => {
+                "The timeout (seconds) the action runs with: `timeout_seconds`, or 60 when it is \
+                 unset (Genesys' announcement: unset means 60 s, the maximum)."
             }
             "function_timeout_seconds" => {
                 "The timeout of a function data action's function (seconds), `()` when unset; \
@@ -145,6 +151,7 @@ fn action_field(info: &ActionInfo, key: &str) -> Dynamic {
         "version" => int(a.version),
         "secure" => a.secure.map_or(Dynamic::UNIT, Dynamic::from_bool),
         "timeout_seconds" => int(a.timeout_seconds()),
+        "effective_timeout" => Dynamic::from_int(i64::from(effective_timeout(info))),
         "kind" => Dynamic::from(info.kind.as_str()),
         "config" => a
             .config

@@ -17,8 +17,9 @@ pub mod action_functions {
 
     /// Reads one action, config included: `action_or_id` is an action, an action map or an id,
     /// and the action is read fresh either way. The action reads like the map `#{id, name,
-    /// category, integration_id, version, secure, timeout_seconds, kind, config}` (read-only;
-    /// `a.to_map()` copies it into a map). `timeout_seconds` is `()` when unset; `kind` is
+    /// category, integration_id, version, secure, timeout_seconds, effective_timeout, kind,
+    /// config}` (read-only; `a.to_map()` copies it into a map). `timeout_seconds` is `()` when
+    /// unset, and `effective_timeout` is then 60 (unset means 60 s, the maximum); `kind` is
     /// `"standard"`, `"static"`, `"custom_auth"` or `"function"`. Throws an error map
     /// (`e.status == 404`) when there is no such action.
     ///

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod auth;
 pub mod changes;
 pub mod retry;
+pub mod stats;
 
 use rhai::Engine;
 use rhai::plugin::*;
@@ -17,4 +18,5 @@ pub fn register(engine: &mut Engine) {
     engine.register_global_module(exported_module!(actions::action_functions).into());
     engine.register_global_module(exported_module!(changes::change_functions).into());
     engine.register_global_module(exported_module!(retry::retry_functions).into());
+    engine.register_global_module(exported_module!(stats::stats_functions).into());
 }
