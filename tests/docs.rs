@@ -178,7 +178,11 @@ fn the_link_checker_finds_planted_breaks_and_only_those() {
         ("README.md:14:", "docs/guide.md#nope", "no heading"),
         ("README.md:14:", "#title-2", "no heading"),
         ("README.md:15:", "docs/gone.md", "does not exist"),
-        ("README.md:16:", "../shared/notes.md", "outside the repository"),
+        (
+            "README.md:16:",
+            "../shared/notes.md",
+            "outside the repository",
+        ),
         ("README.md:17:", "docs/also-gone.md", "does not exist"),
     ];
     assert_eq!(problems.len(), expected.len(), "{problems:#?}");
@@ -188,15 +192,25 @@ fn the_link_checker_finds_planted_breaks_and_only_those() {
         assert!(problem.contains(what), "{problem}");
         assert!(problem.contains("fix:"), "{problem}");
     }
-    assert!(problems[1].contains("#the-flows-api-version-2"), "{}", problems[1]);
+    assert!(
+        problems[1].contains("#the-flows-api-version-2"),
+        "{}",
+        problems[1]
+    );
 }
 
 #[test]
 fn anchors_follow_githubs_slugs() {
     let cases = [
         ("Quick start", "quick-start"),
-        ("What the popular tutorials get wrong", "what-the-popular-tutorials-get-wrong"),
-        ("Flows can override an action's timeout", "flows-can-override-an-actions-timeout"),
+        (
+            "What the popular tutorials get wrong",
+            "what-the-popular-tutorials-get-wrong",
+        ),
+        (
+            "Flows can override an action's timeout",
+            "flows-can-override-an-actions-timeout",
+        ),
         ("Faults, listing, start-up", "faults-listing-start-up"),
         ("`--json` and `dry_run()`", "--json-and-dry_run"),
         ("At Genesys Cloud's defaults", "at-genesys-clouds-defaults"),
@@ -258,9 +272,9 @@ fn broken_links(root: &Path, files: &[PathBuf]) -> Vec<String> {
             }
             let Some(anchor) = anchor else { continue };
             if full.extension().is_none_or(|e| e != "md") {
-                let line_anchor = anchor.strip_prefix('L').is_some_and(|rest| {
-                    rest.split("-L").all(|n| n.parse::<u32>().is_ok())
-                });
+                let line_anchor = anchor
+                    .strip_prefix('L')
+                    .is_some_and(|rest| rest.split("-L").all(|n| n.parse::<u32>().is_ok()));
                 if !line_anchor {
                     problems.push(format!(
                         "{place}: `{}` is not Markdown, so it has no heading `#{anchor}`; fix: \
@@ -298,7 +312,11 @@ fn links(markdown: &str) -> Vec<Link> {
     let original: Vec<char> = markdown.chars().collect();
     let prose = prose_only(markdown);
     let chars: Vec<char> = prose.chars().collect();
-    assert_eq!(chars.len(), original.len(), "prose_only must keep every position");
+    assert_eq!(
+        chars.len(),
+        original.len(),
+        "prose_only must keep every position"
+    );
     let line_at = |index: usize| 1 + chars[..index].iter().filter(|&&c| c == '\n').count();
     let mut found = Vec::new();
     let mut i = 0;

@@ -884,8 +884,8 @@ fn readme_and_the_scripting_guide_document_every_registered_function() {
     assert!(docs.len() >= 8, "{docs:?}");
     // README keeps the compact table, docs/scripting.md the full one.
     for file in ["README.md", "docs/scripting.md"] {
-        let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         for doc in &docs {
             assert!(
                 text.contains(&format!("{}(", doc.name)),
