@@ -10,6 +10,7 @@ mod collisions;
 mod config;
 mod contract;
 mod credentials;
+mod docs;
 mod doctor;
 mod editor;
 mod eval;

@@ -1509,13 +1509,14 @@ async fn latency_delays_api_responses() {
 }
 
 #[test]
-fn the_readme_documents_every_variant_and_value() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
-    let table = &readme[readme
-        .find("### Platform variants")
-        .expect("the variants section")..];
+fn the_sandbox_guide_documents_every_variant_and_value() {
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sandbox.md"),
+    )
+    .unwrap();
+    let table = &guide[guide
+        .find("## Platform variants")
+        .expect("the variants section of docs/sandbox.md")..];
     for doc in dactl::sandbox::variants::VARIANTS {
         assert!(
             table.contains(&format!("| `{}` |", doc.option)),
