@@ -30,6 +30,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use dactl::genesys::analytics::{AggregationQuery, AggregationView, METRIC, QueryFilter};
 use dactl::genesys::models::{
     Action, FUNCTION_INTEGRATION_TYPE, UpdateActionInput, UpdateDraftInput,
 };
@@ -954,6 +955,27 @@ fn drive(org: &Org, throttled: &Org, variants: &str, conflict: u16) {
         assert_eq!(status(c.get_draft(id, true).await), Some(404));
         assert_eq!(status(c.get_function(id).await), Some(400));
 
+        // Execution statistics: a query as dactl sends it (grouped by action and error type,
+        // filtered by an OR of ids, a view at a timeout) and one the platform refuses (an interval
+        // that is not `start/end`).
+        let interval = dactl::change::stats::window(jiff::Timestamp::now().as_millisecond(), 7);
+        let query = AggregationQuery {
+            interval,
+            group_by: vec!["actionId".into(), "errorType".into()],
+            filter: Some(QueryFilter::any_action([id, function.id.as_str()])),
+            metrics: vec![METRIC.into()],
+            views: vec![AggregationView::at_least("t30", 29_950.0)],
+            ..AggregationQuery::default()
+        };
+        let answer = c.action_aggregates(&query).await.unwrap();
+        assert!(!answer.results.is_empty(), "the seeded history answers");
+        let refused = AggregationQuery {
+            interval: "last week".into(),
+            metrics: vec![METRIC.into()],
+            ..AggregationQuery::default()
+        };
+        assert_eq!(status(c.action_aggregates(&refused).await), Some(400));
+
         // The draft workflow of a function data action.
         let f = function.id.as_str();
         c.get_function(f).await.unwrap();
@@ -1170,6 +1192,16 @@ fn assert_reached(variants: &str, conflict: u16, recorded: &[Exchange]) {
         ("POST", format!("{one}/draft/publish"), conflict),
         ("GET", format!("{one}/function"), 200),
         ("GET", format!("{one}/function"), 400),
+        (
+            "POST",
+            "/api/v2/analytics/actions/aggregates/query".into(),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v2/analytics/actions/aggregates/query".into(),
+            400,
+        ),
     ];
     let missing: Vec<String> = expected
         .iter()
