@@ -11,6 +11,7 @@ mod config;
 mod contract;
 mod credentials;
 mod doctor;
+mod doctor_stats;
 mod editor;
 mod eval;
 mod filters;
