@@ -1,5 +1,5 @@
 //! `cargo bench --bench bulk`: the end-to-end benchmark, a harness of our own.
-//! `cargo bench --bench bulk -- 2 7` runs only the scenarios named (2, 4, 5, 6, 7).
+//! `cargo bench --bench bulk -- 2 7` runs only the scenarios named (2, 4, 5, 6, 7, 8).
 //!
 //! Every bulk scenario starts a fresh sandbox in-process and goes through the path the CLI takes
 //! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60 --arg unset=set`: a
@@ -16,6 +16,8 @@
 //!   defaults, and dactl's defaults with templates inline.
 //! - 4: faults: a tenth of all API requests fail.
 //! - 5: listing 10 000 actions. 6: start-up. 7: the client's peak memory.
+//! - 8: execution statistics of 1 000 actions over 7 days (`Engine::action_stats`), time-scaled
+//!   like scenario 2; fails when it costs more than [`MAX_STATS_QUERIES`] queries.
 //!
 //! `DACTL_BENCH_QUICK=1` runs scaled-down sizes (a check that everything works, not numbers).
 //! Timings are reported, never asserted.
@@ -26,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dactl::change::Status;
+use dactl::change::{Engine, EngineOptions, Status};
 use dactl::genesys::models::UpdateActionInput;
 use dactl::genesys::{ActionQuery, Client, ClientOptions, Credentials, RetryPolicy, Target};
 use dactl::output::{Printer, Verbosity};
@@ -232,7 +234,123 @@ fn run() -> Result<(), Failure> {
     if runs("6") {
         eprintln!("running the start-up measurements ...");
         startup(scale(20, 5))?;
+        println!();
     }
+    if runs("8") {
+        eprintln!("running scenario 8, statistics ...");
+        stats(scale(1000, 100))?;
+    }
+    Ok(())
+}
+
+/// Most analytics queries scenario 8 may cost for 1 000 actions (`change::stats`: about two per
+/// 100 actions).
+const MAX_STATS_QUERIES: u64 = 20;
+
+/// Scenario 8: `Engine::action_stats` of every listed action over the last 7 days, at the Genesys
+/// defaults time-scaled as in scenario 2 (latency and rates by `TIME_SCALE`), on one token (as
+/// doctor reads them) and on dactl's default pool of ten. Queries are counted by the sandbox;
+/// the listing before is not timed or counted. Time is reported, never asserted; more than
+/// [`MAX_STATS_QUERIES`] queries for 1 000 actions fails the benchmark.
+fn stats(n: usize) -> Result<(), Failure> {
+    let spec = |label, tokens| Spec {
+        label,
+        actions: n,
+        latency_ms: 150 / u64::from(TIME_SCALE),
+        rate_per_minute: 300 * TIME_SCALE,
+        token_rate_per_minute: 60 * TIME_SCALE,
+        tokens,
+        concurrency: 0,
+        fault_rate: 0.0,
+        templates: Templates::Uri,
+    };
+    println!(
+        "8 statistics: {n} actions, `Engine::action_stats` over 7 days. Time runs {TIME_SCALE}× \
+         faster than at the platform (latency {} ms, {} requests a minute per token); at the \
+         platform each wall time is {TIME_SCALE}× longer.",
+        150 / TIME_SCALE,
+        300 * TIME_SCALE
+    );
+    println!();
+    println!(
+        "| run | actions | tokens | in flight | queries | executions read | wall | floor | wall ÷ floor | wall at the platform |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for spec in [
+        spec("one token (doctor)", 1),
+        spec("defaults (10 tokens)", 10),
+    ] {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let sandbox = runtime.block_on(Sandbox::start(spec.sandbox()))?;
+        let client = {
+            let _guard = runtime.enter();
+            Client::new(ClientOptions {
+                target: Target::local(sandbox.base_url()),
+                credentials: Credentials::ClientCredentials {
+                    client_id: DEFAULT_CLIENT_ID.to_string(),
+                    client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
+                },
+                rate_per_minute: spec.rate_per_minute,
+                tokens: spec.tokens,
+                concurrency: spec.in_flight(),
+                retry: RetryPolicy::default(),
+                request_timeout: Duration::from_secs(30),
+            })?
+        };
+        let engine = Engine::new(
+            client,
+            EngineOptions {
+                concurrency: spec.in_flight(),
+                ..EngineOptions::default()
+            },
+        );
+        let query = ActionQuery {
+            include_config: true,
+            ..ActionQuery::default()
+        };
+        let (stats, queries, wall) = runtime.block_on(async {
+            let actions = engine.list_actions(&query).await?;
+            let before = sandbox_stats(sandbox.base_url()).await?;
+            let started = Instant::now();
+            let stats = engine.action_stats(&actions, 7).await?;
+            let wall = started.elapsed();
+            let after = sandbox_stats(sandbox.base_url()).await?;
+            let route = "/api/v2/analytics/actions/aggregates/query";
+            let queries = after.count("POST", route) - before.count("POST", route);
+            Ok::<_, Failure>((stats, queries, wall))
+        })?;
+        drop(sandbox);
+        let floor = Duration::from_secs_f64(
+            queries as f64 * 60.0 / (f64::from(spec.rate_per_minute) * spec.tokens as f64),
+        );
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.2} s | {:.2} s | {:.2} | {:.1} s |",
+            spec.label,
+            stats.len(),
+            spec.tokens,
+            spec.in_flight(),
+            queries,
+            stats.iter().map(|s| s.executions).sum::<u64>(),
+            wall.as_secs_f64(),
+            floor.as_secs_f64(),
+            wall.as_secs_f64() / floor.as_secs_f64(),
+            wall.as_secs_f64() * f64::from(TIME_SCALE)
+        );
+        assert!(
+            queries <= MAX_STATS_QUERIES,
+            "{}: {queries} analytics queries for {} actions (at most {MAX_STATS_QUERIES})",
+            spec.label,
+            stats.len()
+        );
+    }
+    println!(
+        "The floor is the queries at the rate limit alone; each query also waits {} ms of latency \
+         and the sandbox's time to replay the executions it reads.",
+        150 / TIME_SCALE
+    );
     Ok(())
 }
 

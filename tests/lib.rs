@@ -12,6 +12,7 @@ mod contract;
 mod credentials;
 mod docs;
 mod doctor;
+mod doctor_stats;
 mod editor;
 mod eval;
 mod evidence;

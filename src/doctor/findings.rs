@@ -5,6 +5,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+use crate::change::stats::ActionStats;
 use crate::change::{ActionInfo, Engine, EngineOptions, Kind};
 use crate::genesys::actions::{IDS_PER_REQUEST, PAGE_SIZE};
 use crate::genesys::models::ActionConfig;
@@ -279,6 +280,168 @@ impl Estimate {
     }
 }
 
+/// One action in a list of the executions section.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionExecutions {
+    pub id: String,
+    pub name: Option<String>,
+    /// `timeoutSeconds`, or 60 when unset.
+    pub effective_timeout: u32,
+    pub executions: u64,
+    /// Executions at or over `effective_timeout × 1000 − 50` ms.
+    pub timeouts: u64,
+    pub p99_ms: Option<u32>,
+    /// The p99 was estimated from the answers' counts, not given by the platform.
+    pub p99_estimated: bool,
+}
+
+impl ActionExecutions {
+    fn of(stats: &ActionStats) -> ActionExecutions {
+        ActionExecutions {
+            id: stats.id.clone(),
+            name: stats.name.clone(),
+            effective_timeout: stats.effective_timeout,
+            executions: stats.executions,
+            timeouts: stats.timeouts,
+            p99_ms: stats.p99_ms,
+            p99_estimated: stats.p99_estimated,
+        }
+    }
+
+    /// The p99 as a fraction of the effective timeout (0 without a p99).
+    pub fn p99_of_timeout(&self) -> f64 {
+        self.p99_ms.map_or(0.0, |p99| {
+            f64::from(p99) / (f64::from(self.effective_timeout) * 1000.0)
+        })
+    }
+}
+
+/// Every action's executions over the last [`STATS_DAYS`] days, from the analytics aggregates
+/// query (`Engine::action_stats`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Executions {
+    pub days: u32,
+    /// The window read: `start/end`, ISO-8601 UTC.
+    pub window: String,
+    /// Actions asked about: every action of the listing, custom authentication ones included.
+    pub actions: usize,
+    /// Actions with at least one execution.
+    pub actions_executed: usize,
+    pub executions: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    /// Every action with a timeout, most timeouts first (the table shows [`LISTED`]).
+    pub timed_out: Vec<ActionExecutions>,
+    /// `p99 >= near_fraction × timeout`: every such action, the closest first.
+    pub near_timeout: Vec<ActionExecutions>,
+    pub near_fraction: f64,
+    /// Actions whose p99 (and p95) the platform gave, not estimated.
+    pub p99_given: usize,
+    pub p95_given: usize,
+    /// Analytics queries the section sent (retries included): the client's count.
+    pub queries: u64,
+}
+
+impl Executions {
+    /// The section from `stats`, which cost `queries` queries.
+    pub(crate) fn of(stats: &[ActionStats], days: u32, queries: u64) -> Executions {
+        let mut timed_out: Vec<ActionExecutions> = stats
+            .iter()
+            .filter(|s| s.timeouts > 0)
+            .map(ActionExecutions::of)
+            .collect();
+        timed_out.sort_by(|a, b| b.timeouts.cmp(&a.timeouts).then(a.id.cmp(&b.id)));
+        let mut near_timeout: Vec<ActionExecutions> = stats
+            .iter()
+            .filter(|s| {
+                s.p99_ms.is_some_and(|p99| {
+                    f64::from(p99) >= NEAR_TIMEOUT * f64::from(s.effective_timeout) * 1000.0
+                })
+            })
+            .map(ActionExecutions::of)
+            .collect();
+        near_timeout.sort_by(|a, b| {
+            b.p99_of_timeout()
+                .total_cmp(&a.p99_of_timeout())
+                .then(a.id.cmp(&b.id))
+        });
+        let ran = || stats.iter().filter(|s| s.executions > 0);
+        Executions {
+            days,
+            window: stats.first().map(|s| s.window.clone()).unwrap_or_default(),
+            actions: stats.len(),
+            actions_executed: ran().count(),
+            executions: stats.iter().map(|s| s.executions).sum(),
+            errors: stats.iter().map(|s| s.errors).sum(),
+            timeouts: stats.iter().map(|s| s.timeouts).sum(),
+            timed_out,
+            near_timeout,
+            near_fraction: NEAR_TIMEOUT,
+            p99_given: ran()
+                .filter(|s| s.p99_ms.is_some() && !s.p99_estimated)
+                .count(),
+            p95_given: ran().filter(|s| s.p95_ms.is_some()).count(),
+            queries,
+        }
+    }
+
+    /// The `percentiles` variant these answers show: `present` when any answer gave a p99,
+    /// `absent` when actions executed and none did, unseen when nothing executed.
+    pub(crate) fn percentiles(&self) -> (Option<&'static str>, String) {
+        if self.p99_given > 0 {
+            (
+                Some("present"),
+                format!(
+                    "the aggregates answers gave p99 for {} and p95 for {} of the {} actions that executed",
+                    self.p99_given, self.p95_given, self.actions_executed
+                ),
+            )
+        } else if self.actions_executed > 0 {
+            (
+                Some("absent"),
+                format!(
+                    "no aggregates answer gave p95 or p99, for any of the {} actions that executed \
+                     (dactl estimates the p99 from counts)",
+                    self.actions_executed
+                ),
+            )
+        } else {
+            (
+                None,
+                format!(
+                    "not seen: no action executed in the last {} days",
+                    self.days
+                ),
+            )
+        }
+    }
+}
+
+/// The executions section when the analytics query was refused (or failed otherwise): a finding,
+/// not a failure of doctor; every other section stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionsRefused {
+    /// What happened and how to fix it, as a sentence or two.
+    pub refused: String,
+    /// The platform's status, code and message, verbatim (`None` without an answer).
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// The permissions the query needs: any one of them.
+    pub permissions: &'static [&'static str],
+    /// Analytics queries sent before the refusal ended the section (retries included).
+    pub queries: u64,
+}
+
+/// The executions section: read, refused, or not attempted.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ExecutionsStep {
+    Read(Executions),
+    Refused(ExecutionsRefused),
+    Skipped { skipped: String },
+}
+
 /// One platform variant as the org showed it: its value (one of `VARIANTS`' values), or `None`
 /// when it could not be seen, and how it was seen.
 #[derive(Debug, Clone)]
@@ -348,6 +511,9 @@ pub struct Findings {
     pub drafts: Step<Drafts>,
     pub latency: Step<Latency>,
     pub estimate: Step<Estimate>,
+    /// Executions over the last [`STATS_DAYS`] days. A refused query is not a problem: doctor
+    /// still exits 0 for it.
+    pub executions: ExecutionsStep,
     pub variants: VariantsSeen,
     /// `--sandbox-variant ...` with the values seen.
     pub reproduce: Option<String>,

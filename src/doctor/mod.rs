@@ -7,8 +7,8 @@
 //! counts templates, it never keeps their text), only hosts, the client id, counts, ids, names and
 //! the server's error messages.
 //!
-//! What it sends, in order (reads and token requests only: no PATCH, POST, PUT or DELETE to
-//! `/api/v2`):
+//! What it sends, in order (reads and token requests only: no PATCH, PUT or DELETE to `/api/v2`,
+//! and no POST but the analytics query, which reads):
 //! 1. one token request for the configured client (the token's lifetime, or the exact failure,
 //!    whose message says how to fix it). When it fails, nothing else is sent: every other check
 //!    would fail the same way. The region and hosts are still shown; exit 1.
@@ -21,7 +21,15 @@
 //!    classifies (`Engine::list_actions`: a second, config-less listing and the integrations
 //!    listing); the integrations listing again for names (the classifier keeps only types);
 //!    the drafts listing (`GET .../actions/drafts`).
-//! 4. one token request with a made-up client id and a random secret, on purpose: how the login
+//! 4. the execution statistics of every listed action over the last [`STATS_DAYS`] days
+//!    (`Engine::action_stats`: `POST /api/v2/analytics/actions/aggregates/query`, about two
+//!    queries per 100 actions): total executions, the actions that timed out, the actions whose
+//!    p99 is within [`NEAR_TIMEOUT`] of their timeout, and the queries that cost. The answers
+//!    show the `percentiles` variant (whether the platform fills p95/p99). A refused query (a
+//!    403 for a missing permission, a 400) is a finding with the platform's message and the
+//!    permissions needed ([`STATS_PERMISSIONS`]), not a failure: doctor goes on and exits 0 for
+//!    it. Statistics are an extra; the checks a change needs are the others.
+//! 5. one token request with a made-up client id and a random secret, on purpose: how the login
 //!    host refuses bad credentials (400 or 401) is one of the platform's unconfirmed behaviours.
 //!    The output says this failed login was made on purpose. Skipped when step 1 already failed
 //!    with `invalid_client`, which shows the same thing.
@@ -33,6 +41,7 @@
 //!
 //! The cost estimate is the request budget of "set every standard action" as the change engine
 //! spends it (see [`Estimate`]); its time is [`minutes`] of (requests, rate), the least time the
+//! rate limits allow on the configured pool.
 //!
 //! - `findings`: what a run found, as values (and as JSON); the cost estimate.
 //! - `probe`: the checks, reads and token requests only.
@@ -51,8 +60,19 @@ pub const EDIT_PERMISSION: &str = "Edit permission cannot be checked without a w
 /// What a variant that only a write would show says.
 pub const NOT_VISIBLE: &str = "not visible without a write";
 
-/// What the `percentiles` variant says: doctor does not query execution statistics (yet).
-pub const STATS_NOT_READ: &str = "not checked: doctor does not query execution statistics";
+/// The executions section reads this many days back.
+pub const STATS_DAYS: u32 = 7;
+
+/// An action whose p99 is at least this fraction of its effective timeout is listed as near it.
+pub const NEAR_TIMEOUT: f64 = 0.8;
+
+/// Actions the table lists per list of the executions section; the rest are counted ("and N
+/// more"). The JSON carries every one.
+pub const LISTED: usize = 10;
+
+/// The permissions the analytics aggregates query needs, any one of them (the notes' "Execution
+/// statistics (analytics)": the same as reading actions, not an `analytics:*` permission).
+pub const STATS_PERMISSIONS: &[&str] = &["integrations:action:view", "bridge:actions:view"];
 
 /// Light reads timed for the round trip.
 pub const LATENCY_READS: usize = 5;

@@ -50,6 +50,9 @@ pub(crate) async fn gather(engine: &Engine, pool_size: usize) -> Findings {
         drafts: Step::skipped(AUTH_FAILED),
         latency: Step::skipped(AUTH_FAILED),
         estimate: Step::skipped(AUTH_FAILED),
+        executions: ExecutionsStep::Skipped {
+            skipped: AUTH_FAILED.to_owned(),
+        },
         variants: VariantsSeen::unseen(AUTH_FAILED),
         reproduce: None,
         problems: Vec::new(),
@@ -57,7 +60,6 @@ pub(crate) async fn gather(engine: &Engine, pool_size: usize) -> Findings {
     for option in ["conflict-status", "template-on-missing"] {
         findings.variants.set(option, None, NOT_VISIBLE);
     }
-    findings.variants.set("percentiles", None, STATS_NOT_READ);
 
     match client.authenticate().await {
         Ok(lifetime) => {
@@ -110,7 +112,11 @@ pub(crate) async fn checks(engine: &Engine, findings: &mut Findings, pool_size: 
             findings.drafts = Step::skipped(READ_FAILED);
             findings.latency = Step::skipped(READ_FAILED);
             findings.estimate = Step::skipped(READ_FAILED);
+            findings.executions = ExecutionsStep::Skipped {
+                skipped: READ_FAILED.to_owned(),
+            };
             findings.variants.set("templates", None, READ_FAILED);
+            findings.variants.set("percentiles", None, READ_FAILED);
             findings.variants.set("paging", None, READ_FAILED);
             return;
         }
@@ -156,9 +162,15 @@ pub(crate) async fn checks(engine: &Engine, findings: &mut Findings, pool_size: 
             findings.actions = failed(findings, error);
             findings.estimate = Step::skipped("not made: the listing failed");
             findings.drafts = Step::skipped("not checked: the listing failed");
-            findings
-                .variants
-                .set("templates", None, "not seen: the listing failed");
+            findings.executions = ExecutionsStep::Skipped {
+                skipped: "not read: the listing failed (the statistics need each action's timeout)"
+                    .to_owned(),
+            };
+            for option in ["templates", "percentiles"] {
+                findings
+                    .variants
+                    .set(option, None, "not seen: the listing failed");
+            }
             return;
         }
     };
@@ -177,6 +189,93 @@ pub(crate) async fn checks(engine: &Engine, findings: &mut Findings, pool_size: 
         Ok(drafts) => Step::Done(count_drafts(&drafts, &actions, &integrations)),
         Err(error) => failed(findings, error),
     };
+
+    findings.executions = executions(engine, &actions).await;
+    let (value, seen) = match &findings.executions {
+        ExecutionsStep::Read(read) => read.percentiles(),
+        ExecutionsStep::Refused(_) => (
+            None,
+            "not seen: the execution statistics query was refused".to_owned(),
+        ),
+        ExecutionsStep::Skipped { skipped } => (None, skipped.clone()),
+    };
+    findings.variants.set("percentiles", value, seen);
+}
+
+/// The executions section: every listed action's statistics over [`STATS_DAYS`] days. The
+/// queries are counted by the client (doctor sends nothing else meanwhile), retries included.
+pub(crate) async fn executions(engine: &Engine, actions: &[ActionInfo]) -> ExecutionsStep {
+    let client = engine.client();
+    let before = client.requests_sent();
+    let read = engine.action_stats(actions, STATS_DAYS).await;
+    let queries = client.requests_sent() - before;
+    match read {
+        Ok(stats) => ExecutionsStep::Read(Executions::of(&stats, STATS_DAYS, queries)),
+        Err(error) => ExecutionsStep::Refused(refused(&error, queries)),
+    }
+}
+
+/// A refused (or failed) statistics query as a finding: the platform's words, and the fix.
+pub(crate) fn refused(error: &Error, queries: u64) -> ExecutionsRefused {
+    let needs = STATS_PERMISSIONS
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let (status, code, message) = match error {
+        Error::Api {
+            status,
+            code,
+            message,
+            ..
+        } => (Some(*status), Some(code.clone()), Some(message.clone())),
+        other => (other.status(), None, None),
+    };
+    let said = match (status, &code, &message) {
+        (Some(status), Some(code), Some(message)) => {
+            let code = if code.is_empty() {
+                String::new()
+            } else {
+                format!(" `{code}`")
+            };
+            let correlation = error
+                .correlation_id()
+                .map(|id| format!(" (correlation id `{id}`)"))
+                .unwrap_or_default();
+            format!("Genesys Cloud answered {status}{code}: {message}{correlation}")
+        }
+        _ => error.to_string(),
+    };
+    let fix = match status {
+        Some(403) => format!(
+            "Reading execution statistics needs {needs} (the permissions of reading actions, \
+             not an `analytics:*` one); add one to the OAuth client's role in Admin > Roles / \
+             Permissions."
+        ),
+        Some(400) => format!(
+            "The platform refused dactl's query as invalid (its limits on interval length, \
+             predicates per filter and results are unconfirmed): please report this message to \
+             dactl. The query needs {needs}."
+        ),
+        _ => format!("The statistics could not be read; try again later. The query needs {needs}."),
+    };
+    let ended = if matches!(status, Some(400..=499)) {
+        "was refused"
+    } else {
+        "failed"
+    };
+    ExecutionsRefused {
+        refused: format!(
+            "The execution statistics query (POST /api/v2/analytics/actions/aggregates/query) \
+             {ended}. {said}. {fix}",
+            said = said.trim_end_matches('.')
+        ),
+        status,
+        code,
+        message,
+        permissions: STATS_PERMISSIONS,
+        queries,
+    }
 }
 
 pub(crate) fn failed<T>(findings: &mut Findings, error: Error) -> Step<T> {

@@ -220,6 +220,7 @@ impl fmt::Display for Findings {
                 &[("estimate", step_text(other, |_| String::new()))],
             ),
         }
+        executions(&mut out, &self.executions);
         let rows: Vec<(&str, String)> = self
             .variants
             .0
@@ -289,4 +290,136 @@ fn wrap(text: &str, width: usize) -> String {
         line_len += len;
     }
     out
+}
+
+/// The executions section: totals and the query budget, then the actions that timed out and
+/// those near their timeout as columns (at most [`LISTED`] each, then how many more).
+fn executions(out: &mut String, step: &ExecutionsStep) {
+    let title = format!("Executions, last {STATS_DAYS} days");
+    let e = match step {
+        ExecutionsStep::Read(e) => e,
+        ExecutionsStep::Refused(r) => {
+            section(
+                out,
+                &title,
+                &[
+                    ("statistics", r.refused.clone()),
+                    (
+                        "query budget",
+                        plural(r.queries, "analytics query", "analytics queries"),
+                    ),
+                ],
+            );
+            return;
+        }
+        ExecutionsStep::Skipped { skipped } => {
+            section(out, &title, &[("statistics", skipped.clone())]);
+            return;
+        }
+    };
+    let actions = |n: usize| plural(n as u64, "action", "actions");
+    section(
+        out,
+        &title,
+        &[
+            (
+                "executions",
+                format!(
+                    "{} in {} of {} actions ({} errors, {} timeouts), {}",
+                    e.executions, e.actions_executed, e.actions, e.errors, e.timeouts, e.window
+                ),
+            ),
+            (
+                "timed out",
+                match e.timed_out.len() {
+                    0 => "none".to_owned(),
+                    n => format!("{}, {} executions", actions(n), e.timeouts),
+                },
+            ),
+            (
+                "near timeout",
+                format!(
+                    "{} with a p99 at or over {:.0} % of the timeout",
+                    match e.near_timeout.len() {
+                        0 => "none".to_owned(),
+                        n => actions(n),
+                    },
+                    e.near_fraction * 100.0
+                ),
+            ),
+            (
+                "query budget",
+                format!(
+                    "{} for {}",
+                    plural(e.queries, "analytics query", "analytics queries"),
+                    actions(e.actions)
+                ),
+            ),
+        ],
+    );
+    let name = |a: &ActionExecutions| a.name.clone().unwrap_or_else(|| "-".to_owned());
+    let p99 = |a: &ActionExecutions| match a.p99_ms {
+        Some(ms) if a.p99_estimated => format!("~{ms} ms"),
+        Some(ms) => format!("{ms} ms"),
+        None => "-".to_owned(),
+    };
+    let more = |out: &mut String, n: usize| {
+        if n > LISTED {
+            out.push_str(&format!("  ... and {} more\n", n - LISTED));
+        }
+        out.push('\n');
+    };
+    if !e.timed_out.is_empty() {
+        out.push_str("Timed out, most timeouts first\n");
+        let rows: Vec<Vec<String>> = e
+            .timed_out
+            .iter()
+            .take(LISTED)
+            .map(|a| {
+                vec![
+                    a.timeouts.to_string(),
+                    a.executions.to_string(),
+                    format!("{} s", a.effective_timeout),
+                    name(a),
+                    a.id.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&columns(
+            &["timeouts", "executions", "timeout", "action", "id"],
+            &rows,
+        ));
+        more(out, e.timed_out.len());
+    }
+    if !e.near_timeout.is_empty() {
+        let estimated = e.near_timeout.iter().any(|a| a.p99_estimated);
+        out.push_str(&format!(
+            "Near timeout, closest first{}\n",
+            if estimated {
+                " (~: p99 estimated from counts; the platform gave none)"
+            } else {
+                ""
+            }
+        ));
+        let rows: Vec<Vec<String>> = e
+            .near_timeout
+            .iter()
+            .take(LISTED)
+            .map(|a| {
+                vec![
+                    p99(a),
+                    format!("{} s", a.effective_timeout),
+                    format!("{:.0} %", a.p99_of_timeout() * 100.0),
+                    a.executions.to_string(),
+                    name(a),
+                    a.id.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&columns(
+            &["p99", "timeout", "of timeout", "executions", "action", "id"],
+            &rows,
+        ));
+        more(out, e.near_timeout.len());
+    }
 }
