@@ -271,6 +271,37 @@ fn the_tune_script_raises_exactly_what_the_rule_selects_and_undo_takes_it_back()
         );
     }
 
+    // The report file shows the evidence beside each change: the truth's figures.
+    let dir = temp_dir("tune-report");
+    let file = dir.join("plan.md");
+    let out = dactl(
+        &org,
+        &["--dry-run", "--report", support::path(&file), "run", TUNE],
+    );
+    assert_code(&out, 0);
+    let markdown = std::fs::read_to_string(&file).unwrap();
+    let rows: Vec<&str> = markdown
+        .lines()
+        .skip_while(|l| !l.starts_with("## Changes"))
+        .filter(|l| l.starts_with("| `"))
+        .take_while(|l| l.contains(" planned "))
+        .collect();
+    assert_eq!(rows.len(), expected.len(), "{markdown}");
+    let window = tuned_window(&out);
+    let truth_now = org.executions(&window);
+    for row in rows {
+        let id = row.split('`').nth(1).unwrap();
+        let t = &truth_now[id];
+        let said = format!(
+            "| {} executions, {} timed out, p99 {} ms |",
+            t["executions"], t["timeouts"], t["p99_ms"]
+        );
+        assert!(
+            row.ends_with(&said),
+            "{row}\nexpected it to end with {said}"
+        );
+    }
+
     // The evidence is printed per change.
     for (id, after) in &expected {
         let name = before.iter().find(|a| a["id"] == **id).unwrap()["name"]

@@ -91,6 +91,7 @@ pub(super) fn write_report(
     changes: &[Change],
     plan: Option<&std::path::Path>,
     read_back: Option<bool>,
+    evidence: std::collections::BTreeMap<String, String>,
 ) -> Result<(), ()> {
     let Some(path) = &global.report else {
         return Ok(());
@@ -113,7 +114,7 @@ pub(super) fn write_report(
         apply: plan.map(|p| follow_up(global, &["apply", &absolute(p).display().to_string()])),
         read_back,
     };
-    let report = ChangeReport::new(context, changes.to_vec());
+    let report = ChangeReport::new(context, changes.to_vec()).with_evidence(evidence);
     match report.write(path) {
         Ok(()) => {
             session
@@ -135,7 +136,9 @@ pub(super) fn end_of_script(global: &GlobalArgs, host: &Host, code: u8) -> u8 {
     let changes = host.all_changes();
     let after = host.with_session(|session| after_script(global, session));
     let code = code.max(after.unwrap_or(SUCCESS));
-    match host.with_session(|session| write_report(global, session, &changes, None, None)) {
+    let evidence = host.evidence();
+    match host.with_session(|session| write_report(global, session, &changes, None, None, evidence))
+    {
         Some(Err(())) if code == SUCCESS => FAILURE,
         _ => code,
     }
@@ -245,7 +248,14 @@ pub(super) fn bulk(
         code = save_plan(session, path);
     }
     let read_back = (!session.dry_run()).then_some(verified);
-    let report_written = write_report(global, session, &changes, plan, read_back);
+    let report_written = write_report(
+        global,
+        session,
+        &changes,
+        plan,
+        read_back,
+        Default::default(),
+    );
     if cancel.load(std::sync::atomic::Ordering::SeqCst) {
         printer.info("interrupted: no new write was started after Ctrl-C.");
         INTERRUPTED

@@ -133,11 +133,29 @@ pub struct Tally {
 pub struct ChangeReport {
     pub context: Context,
     pub changes: Vec<Change>,
+    /// What a script gave as the evidence for a change, by action id (a decide closure's
+    /// `#{timeout, evidence}`): shown beside the change. Empty: no evidence column.
+    pub evidence: BTreeMap<String, String>,
 }
 
 impl ChangeReport {
     pub fn new(context: Context, changes: Vec<Change>) -> ChangeReport {
-        ChangeReport { context, changes }
+        ChangeReport {
+            context,
+            changes,
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    /// The report with `evidence` beside the changes it names.
+    pub fn with_evidence(mut self, evidence: BTreeMap<String, String>) -> ChangeReport {
+        self.evidence = evidence;
+        self
+    }
+
+    /// The evidence given for the change of action `id`, or `""`.
+    pub fn evidence_of(&self, id: &str) -> &str {
+        self.evidence.get(id).map_or("", String::as_str)
     }
 
     /// `Timeout change plan` or `Timeout change report`.

@@ -309,11 +309,17 @@ pub fn render(report: &ChangeReport) -> String {
     if rows.is_empty() {
         out.push_str("<p>No timeout changes.</p>");
     } else {
-        out.push_str("<table id=\"changes\"><thead><tr><th>action</th><th>name</th><th>category</th><th>kind</th><th class=\"num\">before</th><th></th><th class=\"num\">after</th><th>status</th></tr></thead><tbody>");
+        let evidence = !report.evidence.is_empty();
+        out.push_str("<table id=\"changes\"><thead><tr><th>action</th><th>name</th><th>category</th><th>kind</th><th class=\"num\">before</th><th></th><th class=\"num\">after</th><th>status</th>");
+        out.push_str(if evidence {
+            "<th>evidence</th></tr></thead><tbody>"
+        } else {
+            "</tr></thead><tbody>"
+        });
         for change in rows {
             let _ = write!(
                 out,
-                "<tr data-id=\"{id}\"><td class=\"id\"><code>{id}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num before\">{}</td><td class=\"arrow\">→</td><td class=\"num after\">{}</td><td>{}</td></tr>",
+                "<tr data-id=\"{id}\"><td class=\"id\"><code>{id}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num before\">{}</td><td class=\"arrow\">→</td><td class=\"num after\">{}</td><td>{}</td>",
                 escape(change.name.as_deref().unwrap_or("")),
                 escape(change.category.as_deref().unwrap_or("")),
                 change.kind.as_str(),
@@ -322,6 +328,10 @@ pub fn render(report: &ChangeReport) -> String {
                 pill(change.status.as_str(), change.status.as_str()),
                 id = escape(&change.id),
             );
+            if evidence {
+                let _ = write!(out, "<td>{}</td>", escape(report.evidence_of(&change.id)));
+            }
+            out.push_str("</tr>");
         }
         out.push_str("</tbody></table>");
     }

@@ -160,10 +160,13 @@ pub fn render(report: &ChangeReport) -> String {
     if rows.is_empty() {
         out.push_str("No timeout changes.\n\n");
     } else {
-        out.push_str("| action | name | category | kind | before | after | status |\n");
-        out.push_str("|---|---|---|---|--:|--:|---|\n");
+        let evidence = !report.evidence.is_empty();
+        out.push_str("| action | name | category | kind | before | after | status |");
+        out.push_str(if evidence { " evidence |\n" } else { "\n" });
+        out.push_str("|---|---|---|---|--:|--:|---|");
+        out.push_str(if evidence { "---|\n" } else { "\n" });
         for change in rows {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 code(&change.id),
@@ -174,6 +177,10 @@ pub fn render(report: &ChangeReport) -> String {
                 seconds(change.after, change.kind),
                 change.status.as_str()
             );
+            if evidence {
+                let _ = write!(out, " {} |", text(report.evidence_of(&change.id)));
+            }
+            out.push('\n');
         }
         out.push('\n');
     }

@@ -246,6 +246,15 @@ impl Host {
 
     /// Every change of this host's run: the session's, then those that failed before reaching
     /// it (unknown ids in a batch).
+    /// The evidence decide closures gave, by action id (see `HostState::evidence`).
+    pub fn evidence(&self) -> BTreeMap<String, String> {
+        self.state
+            .evidence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn all_changes(&self) -> Vec<crate::change::Change> {
         let mut changes = self.with_session(|s| s.changes()).unwrap_or_default();
         changes.extend(

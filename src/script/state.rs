@@ -32,6 +32,9 @@ pub struct HostState {
     /// Changes that failed before reaching the session (an id in a batch that does not exist):
     /// the run's report and exit code count them with the session's own.
     pub local_failures: Mutex<Vec<crate::change::Change>>,
+    /// The evidence a decide closure gave for its timeouts (`#{timeout, evidence}`), by action
+    /// id: the run's report file shows it beside the change.
+    pub evidence: Mutex<BTreeMap<String, String>>,
     /// The folders `import` may read from, shared with the engine's module resolver; the host
     /// sets them for each script or entry it runs.
     pub import_roots: Arc<RwLock<Roots>>,
@@ -58,6 +61,7 @@ impl HostState {
             inputs: Mutex::new(Inputs::default()),
             captured: Mutex::new(None),
             local_failures: Mutex::new(Vec::new()),
+            evidence: Mutex::new(BTreeMap::new()),
             import_roots: Arc::new(RwLock::new(Roots::default())),
         })
     }

@@ -84,6 +84,35 @@ fn targets(state: &Shared, values: &[Dynamic]) -> R<(Vec<Arc<ActionInfo>>, Vec<C
     Ok((found, failed))
 }
 
+/// What a decide closure returned: a timeout, or `#{timeout, evidence}` (the evidence a text the
+/// report file shows beside the change).
+fn decided(value: Dynamic) -> Result<(Dynamic, Option<String>), String> {
+    let Some(map) = value.read_lock::<Map>().map(|m| m.clone()) else {
+        return Ok((value, None));
+    };
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "timeout" | "evidence"))
+    {
+        return Err(format!(
+            "The decide closure returned a map with `{key}`; it returns a timeout, `()`, or \
+             `#{{timeout, evidence}}`."
+        ));
+    }
+    let Some(timeout) = map.get("timeout").cloned() else {
+        return Err(
+            "The decide closure returned a map without `timeout`; return `#{timeout: 30, \
+             evidence: \"...\"}`, a timeout, or `()`."
+                .to_owned(),
+        );
+    };
+    let evidence = map
+        .get("evidence")
+        .filter(|e| !e.is_unit())
+        .map(|e| e.to_string());
+    Ok((timeout, evidence))
+}
+
 /// Runs the session's bulk change with a fixed timeout.
 fn apply_fixed(state: &Shared, infos: Vec<Arc<ActionInfo>>, timeout: Timeout) -> R<Vec<Change>> {
     let session = state.session()?;
@@ -203,9 +232,10 @@ pub mod change_functions {
     }
 
     /// Sets a timeout per action, decided by a closure, and returns the changes. `decide` gets
-    /// each action and returns a timeout, or `()` to leave the action alone. After a version conflict `decide` is
-    /// called again with the fresh action. A value `decide` returns that is not a valid timeout
-    /// fails that action with the reason.
+    /// each action and returns a timeout, or `()` to leave the action alone, or `#{timeout,
+    /// evidence}`: the evidence (text) is shown beside the change in the `--report` file. After
+    /// a version conflict `decide` is called again with the fresh action. A value `decide`
+    /// returns that is not a valid timeout fails that action with the reason.
     ///
     /// Example: `update_timeouts(list_actions(), |a| if a.timeout_seconds < 10 { 10 } else { () });`
     #[rhai_fn(name = "update_timeouts", return_raw)]
@@ -224,9 +254,14 @@ pub mod change_functions {
                 if value.is_unit() {
                     return Ok(None);
                 }
-                convert::timeout(&value)
-                    .map(Some)
-                    .map_err(|e| errors::describe(&e))
+                let (value, evidence) = decided(value)?;
+                let timeout = convert::timeout(&value).map_err(|e| errors::describe(&e))?;
+                let mut given = state.evidence.lock().unwrap_or_else(|e| e.into_inner());
+                match evidence {
+                    Some(text) => given.insert(info.action.id.clone(), text),
+                    None => given.remove(&info.action.id),
+                };
+                Ok(Some(timeout))
             };
             linked_to_ctrl_c(&state, &session, || {
                 session.update_timeouts_shared(infos, &mut decide_one)
