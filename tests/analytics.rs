@@ -53,21 +53,6 @@ fn get(org: &Org, path_and_query: &str) -> Value {
     })
 }
 
-/// The truth per action over `interval`, keyed by id.
-fn truth(org: &Org, interval: &str) -> BTreeMap<String, Value> {
-    let body = get(org, &format!("/sandbox/executions?interval={interval}"));
-    assert_eq!(
-        body["interval"], interval,
-        "the truth covers the asked window"
-    );
-    body["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["id"].as_str().unwrap().to_owned(), a.clone()))
-        .collect()
-}
-
 /// The last `days` days of the history, less a few seconds at the end and cut mid-day at the
 /// start, so both ends fall inside a day.
 fn window(org: &Org, days: i64) -> String {
@@ -237,7 +222,7 @@ fn every_query_the_platform_refuses_is_a_400_with_the_error_body() {
 fn counts_by_action_and_error_type_equal_the_truth_under_an_or_filter() {
     let org = org(300, "");
     let interval = window(&org, 7);
-    let truth = truth(&org, &interval);
+    let truth = org.executions(&interval);
     assert_eq!(truth.len(), 301, "every action of the org has a truth");
     // Every seventh action: some never ran, some failed, some timed out.
     let chosen: Vec<&String> = truth.keys().step_by(7).collect();
@@ -380,7 +365,7 @@ fn counts_by_action_and_error_type_equal_the_truth_under_an_or_filter() {
 fn a_view_at_the_timeout_less_50_ms_counts_exactly_the_executions_cut_at_the_timeout() {
     let org = org(300, "");
     let interval = window(&org, 31);
-    let truth = truth(&org, &interval);
+    let truth = org.executions(&interval);
     // Up to 10 distinct timeouts, one view each, over the actions with those timeouts.
     let mut timeouts: BTreeSet<u64> = truth
         .values()
@@ -489,7 +474,7 @@ fn p95_and_p99_are_filled_only_under_percentiles_present() {
     for variant in ["percentiles=absent", "percentiles=present"] {
         let org = org(120, variant);
         let interval = window(&org, 7);
-        let truth = truth(&org, &interval);
+        let truth = org.executions(&interval);
         let (status, answer) = query(
             &org,
             json!({"interval": interval, "metrics": ["tTotalExecution"], "groupBy": ["actionId"]}),

@@ -1,7 +1,7 @@
 //! Shared test fixtures: a sandbox org on 127.0.0.1 and the real `dactl` binary pointed at it,
 //! and the steps bulk scenarios share (raise, undo, the eligible set, journals, kill -9).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -70,7 +70,7 @@ impl Org {
 
     /// What the sandbox executed per action over `interval` (`start/end`), keyed by id:
     /// `GET /sandbox/executions`, the truth behind its analytics answers.
-    pub fn executions(&self, interval: &str) -> HashMap<String, Value> {
+    pub fn executions(&self, interval: &str) -> BTreeMap<String, Value> {
         let body = self.get_json(&format!("/sandbox/executions?interval={interval}"));
         assert_eq!(
             body["interval"], interval,

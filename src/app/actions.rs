@@ -1,7 +1,7 @@
 //! `dactl actions ...`: list, get and set-timeout (by ids or by a filter).
 
 use crate::change::{ActionInfo, Change, Filter, Timeout, split_unset, unset_reason};
-use crate::cli::{ActionsCommand, GlobalArgs};
+use crate::cli::{ActionFilter, ActionsCommand, GlobalArgs};
 use crate::genesys::ActionQuery;
 use crate::output::{self, Printer, Stream};
 use crate::report;
@@ -15,9 +15,12 @@ use super::*;
 pub(super) fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCommand) -> u8 {
     match command {
         ActionsCommand::List {
-            category,
-            name,
-            kind,
+            filter:
+                ActionFilter {
+                    category,
+                    name,
+                    kind,
+                },
         } => with_session(global, printer, |session| {
             let query = ActionQuery {
                 category,
@@ -41,14 +44,9 @@ pub(super) fn actions(global: &GlobalArgs, printer: Printer, command: ActionsCom
                 }
             }
         }),
-        ActionsCommand::Stats {
-            days,
-            category,
-            name,
-            kind,
-        } => with_session(global, printer, |session| {
-            stats(session, days, category, name, kind)
-        }),
+        ActionsCommand::Stats { days, filter } => {
+            with_session(global, printer, |session| stats(session, days, filter))
+        }
         ActionsCommand::Get { id } => {
             with_session(global, printer, |session| match session.fetch_action(&id) {
                 Ok(info) => {
@@ -152,13 +150,12 @@ pub(super) fn set_by_filter(
 }
 
 /// `dactl actions stats`: the filtered actions' executions, worst first.
-fn stats(
-    session: &Session,
-    days: u32,
-    category: Option<String>,
-    name: Option<String>,
-    kind: Option<String>,
-) -> u8 {
+fn stats(session: &Session, days: u32, filter: ActionFilter) -> u8 {
+    let ActionFilter {
+        category,
+        name,
+        kind,
+    } = filter;
     let wanted = [
         category.as_ref().map(|c| format!("--category {c}")),
         name.as_ref().map(|n| format!("--name {n}")),

@@ -401,15 +401,8 @@ pub enum ActionsCommand {
     /// actions show `-`: their own timeout is in their function settings, which `actions get`
     /// reads (unset there is 15 s).
     List {
-        /// Only this category (exact match).
-        #[arg(long, value_parser = parse_category)]
-        category: Option<String>,
-        /// Only names matching this (the API's name filter).
-        #[arg(long, value_parser = parse_name)]
-        name: Option<String>,
-        /// Only this kind.
-        #[arg(long, value_parser = ["standard", "static", "custom_auth", "function"])]
-        kind: Option<String>,
+        #[command(flatten)]
+        filter: ActionFilter,
     },
     /// How actions executed over the last days, from the platform's analytics: executions,
     /// errors, executions cut at the timeout, p99, and the timeout the evidence suggests.
@@ -423,15 +416,8 @@ pub enum ActionsCommand {
         /// The window: the last N days (1..=31).
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=31))]
         days: u32,
-        /// Only this category (exact match).
-        #[arg(long, value_parser = parse_category)]
-        category: Option<String>,
-        /// Only names matching this (the API's name filter).
-        #[arg(long, value_parser = parse_name)]
-        name: Option<String>,
-        /// Only this kind.
-        #[arg(long, value_parser = ["standard", "static", "custom_auth", "function"])]
-        kind: Option<String>,
+        #[command(flatten)]
+        filter: ActionFilter,
     },
     /// Show one action with its config and kind.
     Get {
@@ -463,6 +449,20 @@ pub enum ActionsCommand {
         #[arg(long)]
         include_unset: bool,
     },
+}
+
+/// Which actions `actions list` and `actions stats` take: all when no option is given.
+#[derive(Debug, Clone, Args)]
+pub struct ActionFilter {
+    /// Only this category (exact match).
+    #[arg(long, value_parser = parse_category)]
+    pub category: Option<String>,
+    /// Only names matching this (the API's name filter).
+    #[arg(long, value_parser = parse_name)]
+    pub name: Option<String>,
+    /// Only this kind.
+    #[arg(long, value_parser = ["standard", "static", "custom_auth", "function"])]
+    pub kind: Option<String>,
 }
 
 fn parse_variant(text: &str) -> Result<String, String> {
