@@ -29,9 +29,10 @@
 //!   only when a request finds every token busy (its next instant in the future), and then to
 //!   its full size at once, all the missing tokens minted together, as the Terraform provider's
 //!   pre-fill does (it mints its whole pool at once when it starts): one round trip to the token
-//!   endpoint. A run of a few requests one after another mints one token. Minting one at a time left a pool of ten short of tokens for ten round trips
-//!   (350 ms of a 520 ms run of 40 actions at the defaults ×10, measured in issue 20). The
-//!   pool's size bounds the mints: at most 50 in flight or held, and the sandbox's default token
+//!   endpoint. A run of a few requests one after another mints one token. Minting one at a
+//!   time left a pool of ten short of tokens for ten round trips (the tenth token came 326 ms
+//!   into a 512 ms run of 40 actions at the defaults ×10; now 55 ms, see docs/performance.md).
+//!   The pool's size bounds the mints: at most 50 in flight or held, and the sandbox's default token
 //!   limit is 60 a minute per OAuth client (the platform's is not documented). Mints were once
 //!   spaced a second apart; that left a pool of ten short of tokens for its first nine seconds,
 //!   45 of the 600 token-seconds of a minute-long run (7.5 %), for a limit no source gives.
