@@ -1,5 +1,6 @@
 //! `cargo bench --bench bulk`: the end-to-end benchmark, a harness of our own.
-//! `cargo bench --bench bulk -- 2 7` runs only the scenarios named (2, 4, 5, 6, 7, 8).
+//! `cargo bench --bench bulk -- 2 7` runs only the scenarios named (2, 4, 5, 6, 7, 8); `2s` runs
+//! only scenario 2's small orgs (40, 300 and 1 000 actions, dactl's defaults, with critical paths).
 //!
 //! Every bulk scenario starts a fresh sandbox in-process and goes through the path the CLI takes
 //! for `dactl --sandbox run scripts/raise-timeouts.rhai --arg target=60 --arg unset=set`: a
@@ -13,7 +14,9 @@
 //! the client's alone.
 //!
 //! - 2: the Genesys defaults (issue 11), time-scaled: the loop, dactl on one token, dactl's
-//!   defaults, and dactl's defaults with templates inline.
+//!   defaults, and dactl's defaults with templates inline. First the small orgs (issue 20):
+//!   dactl's defaults on 40, 300 and 1 000 actions, three runs each, and each run's critical
+//!   path measured from the client's own timestamps of every exchange (`wire_log`).
 //! - 4: faults: a tenth of all API requests fail.
 //! - 5: listing 10 000 actions. 6: start-up. 7: the client's peak memory.
 //! - 8: execution statistics of 1 000 actions over 7 days (`Engine::action_stats`), time-scaled
@@ -103,6 +106,8 @@ struct Measured {
     by_ids: u64,
     /// Actions that differ from before in anything but `config.timeoutSeconds` and `version`.
     damaged: usize,
+    /// Every exchange of the run as the client saw it, with times from the run's start.
+    wire: Vec<Wire>,
 }
 
 impl Measured {
@@ -215,6 +220,13 @@ fn run() -> Result<(), Failure> {
     if runs("7") {
         eprintln!("running the memory measurements (first: see `memory`) ...");
         memory(quick)?;
+        println!();
+    }
+    if runs("2") || runs("2s") {
+        // Issue 20: small orgs at the same defaults, each with its measured critical path.
+        eprintln!("running scenario 2's small orgs ...");
+        wire_log::install();
+        small_orgs(&[scale(40, 40), scale(300, 100), scale(1000, 200)], 3)?;
         println!();
     }
     if runs("2") {
@@ -564,9 +576,11 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
         .with_session(|s| s.runtime().block_on(stored(&base)))
         .ok_or("the session has gone")??;
 
+    wire_log::start();
     let started = Instant::now();
     let outcome = host.run_file(&script);
     let wall = started.elapsed();
+    let wire = wire_log::take(started);
 
     let changes = host.with_session(Session::changes).unwrap_or_default();
     let (stats, after) = host
@@ -583,6 +597,7 @@ fn dactl_raise(spec: &Spec) -> Result<Measured, Failure> {
     let mut measured = Measured {
         wall,
         damaged: damaged(&before, &after),
+        wire,
         ..stats
     };
     for change in &changes {
@@ -1066,4 +1081,342 @@ fn memory_total() -> String {
             Some(format!("{:.1} GiB memory", kb / 1024.0 / 1024.0))
         })
         .unwrap_or_else(|| "memory unknown".into())
+}
+
+/// One exchange as the client timed it (`dactl::wire` trace events): times from the run's start.
+#[derive(Debug, Clone)]
+struct Wire {
+    method: String,
+    /// Path and query, without scheme and host.
+    url: String,
+    status: u16,
+    start: Duration,
+    end: Duration,
+}
+
+/// Collects the client's `dactl::wire` events (one per exchange, with its time on the wire)
+/// while a run is measured.
+mod wire_log {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    /// (end instant, method, url, status, micros on the wire)
+    type Raw = (Instant, String, String, u16, u64);
+
+    static LOG: Mutex<Vec<Raw>> = Mutex::new(Vec::new());
+
+    struct Layer;
+
+    #[derive(Default)]
+    struct Fields {
+        method: String,
+        url: String,
+        status: u16,
+        micros: u64,
+    }
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            match field.name() {
+                "method" => self.method = format!("{value:?}"),
+                "url" => self.url = format!("{value:?}"),
+                _ => {}
+            }
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "method" {
+                self.method = value.to_owned();
+            }
+        }
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            match field.name() {
+                "status" => self.status = value as u16,
+                "micros" => self.micros = value,
+                _ => {}
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Layer {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            if event.metadata().target() != "dactl::wire" {
+                return;
+            }
+            let now = Instant::now();
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            if let Ok(mut log) = LOG.lock() {
+                log.push((now, fields.method, fields.url, fields.status, fields.micros));
+            }
+        }
+    }
+
+    /// The subscriber for the whole benchmark process (once).
+    pub fn install() {
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target("dactl::wire", tracing::Level::TRACE);
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::Layer::with_filter(Layer, filter))
+            .try_init();
+    }
+
+    pub fn start() {
+        if let Ok(mut log) = LOG.lock() {
+            log.clear();
+        }
+    }
+
+    /// The exchanges since `start`, oldest start first, timed from `started`.
+    pub fn take(started: Instant) -> Vec<super::Wire> {
+        let raw = LOG
+            .lock()
+            .map(|mut log| std::mem::take(&mut *log))
+            .unwrap_or_default();
+        let mut wire: Vec<super::Wire> = raw
+            .into_iter()
+            .map(|(end, method, url, status, micros)| {
+                let end = end.saturating_duration_since(started);
+                let url = url
+                    .split_once("://")
+                    .and_then(|(_, rest)| rest.find('/').map(|at| rest[at..].to_owned()))
+                    .unwrap_or(url);
+                super::Wire {
+                    method,
+                    url,
+                    status,
+                    start: end.saturating_sub(Duration::from_micros(micros)),
+                    end,
+                }
+            })
+            .collect();
+        wire.sort_by_key(|w| w.start);
+        wire
+    }
+}
+
+/// The phases of a raise, in the order the run needs them.
+const PHASES: [&str; 10] = [
+    "tokens",
+    "listing, page 1",
+    "listing, later pages",
+    "integrations",
+    "canary read",
+    "canary write",
+    "canary read-back",
+    "other actions' reads",
+    "other actions' writes",
+    "final verify (ids=)",
+];
+
+/// Which phase an exchange belongs to. `canary` is the action of the run's first PATCH, and
+/// `canary_written` when that PATCH started.
+fn phase(wire: &Wire, canary: Option<&str>, canary_written: Option<Duration>) -> usize {
+    let (path, query) = wire.url.split_once('?').unwrap_or((&wire.url, ""));
+    if path == "/oauth/token" {
+        return 0;
+    }
+    if path == "/api/v2/integrations" {
+        return 3;
+    }
+    if path == "/api/v2/integrations/actions" {
+        if query.split('&').any(|kv| kv.starts_with("ids=")) {
+            return 9;
+        }
+        return if query.split('&').any(|kv| kv == "pageNumber=1") {
+            1
+        } else {
+            2
+        };
+    }
+    let id = path
+        .strip_prefix("/api/v2/integrations/actions/")
+        .map(|rest| rest.split('/').next().unwrap_or(""));
+    let write = wire.method != "GET";
+    match (id, canary, canary_written) {
+        (Some(id), Some(c), Some(at)) if id == c => match (write, wire.start.cmp(&at)) {
+            (true, std::cmp::Ordering::Equal) => 5,
+            (_, std::cmp::Ordering::Less) => 4,
+            _ => 6,
+        },
+        _ if write => 8,
+        _ => 7,
+    }
+}
+
+/// What the run waited for, in order: each phase's requests, its first start and last end, and
+/// the stretches with nothing on the wire (the script, the host's CPU).
+fn critical_path(m: &Measured) -> Vec<String> {
+    let first_write = m.wire.iter().find(|w| w.method == "PATCH");
+    let canary = first_write.and_then(|w| {
+        w.url
+            .split('?')
+            .next()
+            .and_then(|p| p.strip_prefix("/api/v2/integrations/actions/"))
+            .map(|rest| rest.split('/').next().unwrap_or("").to_owned())
+    });
+    let canary_written = first_write.map(|w| w.start);
+    // (requests, answered other than 2xx, first start, last end)
+    let mut spans: Vec<Option<(usize, usize, Duration, Duration)>> = vec![None; PHASES.len()];
+    for w in &m.wire {
+        let p = phase(w, canary.as_deref(), canary_written);
+        let span = spans[p].get_or_insert((0, 0, w.start, w.end));
+        span.0 += 1;
+        span.1 += usize::from(!(200..300).contains(&w.status));
+        span.2 = span.2.min(w.start);
+        span.3 = span.3.max(w.end);
+    }
+    let mut rows: Vec<(Duration, String)> = spans
+        .iter()
+        .enumerate()
+        .filter_map(|(p, span)| {
+            span.map(|(n, refused, from, to)| {
+                (
+                    from,
+                    format!(
+                        "{:>6.1} → {:>6.1} ms  {} ({n} request{}{})",
+                        ms(from),
+                        ms(to),
+                        PHASES[p],
+                        if n == 1 { "" } else { "s" },
+                        if refused > 0 {
+                            format!(", {refused} not 2xx")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                )
+            })
+        })
+        .collect();
+    rows.sort_by_key(|(from, _)| *from);
+    // Time with no exchange in flight.
+    let mut idle = Duration::ZERO;
+    let mut busy_until = Duration::ZERO;
+    for w in &m.wire {
+        if w.start > busy_until {
+            idle += w.start - busy_until;
+        }
+        busy_until = busy_until.max(w.end);
+    }
+    idle += m.wall.saturating_sub(busy_until);
+    let mut lines: Vec<String> = rows.into_iter().map(|(_, line)| line).collect();
+    lines.push(format!(
+        "nothing on the wire for {:.1} ms of the {:.1} ms (start-up, the script, the host's CPU, the end)",
+        ms(idle),
+        ms(m.wall)
+    ));
+    lines
+}
+
+/// Scenario 2's small orgs (issue 20): dactl's defaults at the Genesys defaults ×10 on orgs of
+/// each size, `repeats` runs each (the median by wall time is shown with its critical path), and
+/// one run with templates inline for the requests a changed action costs then.
+fn small_orgs(sizes: &[usize], repeats: usize) -> Result<(), Failure> {
+    let spec = |actions, templates| Spec {
+        label: "dactl, defaults (10 tokens)",
+        actions,
+        latency_ms: 150 / u64::from(TIME_SCALE),
+        rate_per_minute: 300 * TIME_SCALE,
+        token_rate_per_minute: 60 * TIME_SCALE,
+        tokens: 10,
+        concurrency: 0,
+        fault_rate: 0.0,
+        templates,
+    };
+    println!(
+        "2 small orgs: dactl's defaults (10 tokens), latency {} ms, {} requests a minute per token, \
+         {} token requests a minute (the Genesys defaults, time ×{TIME_SCALE}); {repeats} runs per size; \
+         load average before: {}",
+        150 / u64::from(TIME_SCALE),
+        300 * TIME_SCALE,
+        60 * TIME_SCALE,
+        load_average()
+    );
+    println!();
+    println!(
+        "| actions | templates | changed | API requests | per changed action | token requests | wall | floor | wall ÷ floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut paths = Vec::new();
+    for &n in sizes {
+        let uri = spec(n, Templates::Uri);
+        let mut measured = Vec::new();
+        for run in 0..repeats {
+            eprintln!("  {n} actions, run {} ...", run + 1);
+            measured.push(dactl_raise(&uri)?);
+        }
+        let inline = spec(n, Templates::Inline);
+        eprintln!("  {n} actions, templates inline ...");
+        let on_inline = dactl_raise(&inline)?;
+        measured.sort_by_key(|m| m.wall);
+        let ratios: Vec<String> = measured
+            .iter()
+            .map(|m| format!("{:.3}", ratio(m, &uri)))
+            .collect();
+        for (label, m, spec) in [
+            ("by URI, median", &measured[measured.len() / 2], &uri),
+            ("inline", &on_inline, &inline),
+        ] {
+            println!(
+                "| {n} | {label} | {} | {} | {:.3} | {} | {:.3} s | {:.3} s | {:.3} |",
+                m.changed,
+                m.api_requests(),
+                m.work_per_changed(),
+                m.count("POST", "/oauth/token"),
+                m.wall.as_secs_f64(),
+                m.floor(spec.rate_per_minute, spec.tokens).as_secs_f64(),
+                ratio(m, spec)
+            );
+        }
+        println!(
+            "|  | by URI, every run (wall ÷ floor) | {} |",
+            ratios.join(", ")
+        );
+        for m in measured.iter().chain([&on_inline]) {
+            if m.by_status.keys().any(|s| !(200..300).contains(s)) {
+                println!("|  | a run's statuses | {} |", m.statuses());
+            }
+        }
+        let median = &measured[measured.len() / 2];
+        if std::env::var_os("DACTL_BENCH_WIRE").is_some() {
+            for w in &median.wire {
+                eprintln!(
+                    "{n}: {:>7.1} {:>7.1} {} {} {}",
+                    ms(w.start),
+                    ms(w.end),
+                    w.status,
+                    w.method,
+                    w.url
+                );
+            }
+        }
+        paths.push((n, critical_path(median)));
+    }
+    println!();
+    for (n, lines) in paths {
+        println!("Critical path, {n} actions (the median run; times from the script's start):");
+        println!("```");
+        for line in lines {
+            println!("{line}");
+        }
+        println!("```");
+    }
+    println!("load average after: {}", load_average());
+    Ok(())
+}
+
+/// `/proc/loadavg`'s three averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
 }

@@ -29,6 +29,7 @@ mod safety;
 mod sandbox;
 mod script;
 mod session;
+mod speed;
 mod stats;
 mod support;
 mod terminal;

@@ -153,6 +153,37 @@ async fn a_busy_pool_grows_to_its_size_at_once() {
     assert_eq!(tokens.values().map(|(a, _)| a).sum::<u64>(), 18);
 }
 
+/// Work that needs more tokens gets them minted together, not one after another: five reads at
+/// once, each token good for one a minute, each request 200 ms at the sandbox. After the first
+/// token, a read that finds it busy mints the four missing tokens together, so the sandbox has
+/// the first read and four token requests in flight at once. Minting one at a time, it never has
+/// more than two (a read and the one mint). Counted by the sandbox, not timed.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_the_work_needs_are_minted_together() {
+    let sandbox = Sandbox::start(SandboxOptions {
+        latency_ms: 200,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let id = an_action(&sandbox).await;
+    let reset = sandbox.base_url().join("/sandbox/stats/reset").unwrap();
+    reqwest::Client::new().post(reset).send().await.unwrap();
+    let client = pool_client(&sandbox, 5, 1, 8);
+    reads(&client, &id, 5).await;
+    assert_eq!(token_requests(&sandbox, 200).await, 5);
+    assert_eq!(client.tokens_minted(), 5);
+    let stats = stats(&sandbox).await;
+    let peak = stats["peak_in_flight"].as_u64().unwrap();
+    assert!(peak >= 5, "tokens minted one at a time: {stats}");
+    let tokens = per_token(&sandbox).await;
+    assert_eq!(tokens.len(), 5, "{tokens:?}");
+    assert!(
+        tokens.values().all(|counts| *counts == (1, 0)),
+        "{tokens:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_that_never_waits_for_a_token_mints_only_one() {
     // Fifteen reads one after the other, each 100 ms at the server: at 60 000 a minute the token
@@ -271,8 +302,9 @@ async fn a_pool_grows_under_the_token_endpoints_limit_without_pressing_it() {
 
     assert_eq!(token_requests(&sandbox, 200).await, 2);
     assert_eq!(client.tokens_minted(), 2);
-    // One refusal: a token the run can do without is asked for once, not retried.
-    assert_eq!(token_requests(&sandbox, 400).await, 1);
+    // Each token the run could not get was asked for once (the three together, as the pool
+    // grows at once), not retried: a token the run can do without is not pressed for.
+    assert_eq!(token_requests(&sandbox, 400).await, 3);
     let tokens = per_token(&sandbox).await;
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     assert!(tokens.values().all(|(_, throttled)| *throttled == 0));

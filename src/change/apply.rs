@@ -51,6 +51,37 @@ pub struct Planned {
     pub target: Option<Timeout>,
 }
 
+/// A standard action's change, read and ready to write: the config as read, template text
+/// included.
+pub(crate) struct Ready {
+    info: Arc<ActionInfo>,
+    target: Option<Timeout>,
+    before: Option<i64>,
+    after: Option<i64>,
+    version: i64,
+    config: crate::genesys::models::ActionConfig,
+}
+
+/// A change after its reads that still needs its write: ready to write, or (a function data
+/// action) with its reads still to come, after the canary.
+enum Prepared {
+    Standard(Box<Ready>),
+    Later(Planned),
+}
+
+impl Prepared {
+    /// The change as decided, to apply the old way (its reads are done again then).
+    fn planned(self) -> Planned {
+        match self {
+            Prepared::Standard(ready) => Planned {
+                info: ready.info,
+                target: ready.target,
+            },
+            Prepared::Later(planned) => planned,
+        }
+    }
+}
+
 /// How applying one planned change ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -242,15 +273,121 @@ impl Engine {
         self.apply_observed(planned, &|_| {}).await
     }
 
-    /// Applies decided changes: the run's canary first and alone (see `canary`), then the rest
-    /// concurrently (at most `concurrency` at once); calls `observe` as each change ends (for a
-    /// progress bar). Results in input order.
+    /// Applies decided changes: the run's canary first and alone among writes (see `canary`),
+    /// then the rest concurrently (at most `concurrency` at once); calls `observe` as each change
+    /// ends (for a progress bar). Results in input order.
+    ///
+    /// While the canary is read, written and read back, the other changes' reads (their template
+    /// text) go on beside it, a few at a time so the canary's own requests find a token free;
+    /// none of them writes before the canary is checked. Should the canary prove nothing (it
+    /// needed no write, or someone else wrote the action meanwhile), the changes read meanwhile
+    /// go the way they always went: the next candidate alone, then the rest.
     pub async fn apply_observed(
         &self,
         planned: Vec<Planned>,
         observe: &(dyn Fn(&Outcome) + Sync),
     ) -> Vec<Outcome> {
         let mut slots: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
+        let Some(&first) = self.canary_candidates(&slots).first() else {
+            return self.apply_in_turn(slots, observe).await;
+        };
+        let mut results: Vec<Option<Outcome>> = vec![None; slots.len()];
+        let canary = slots[first].take().expect("a candidate is planned");
+        let (open, gate) = tokio::sync::watch::channel(false);
+        let reading = tokio::sync::Semaphore::new(self.reads_beside_canary());
+        let canary = async {
+            let outcome = self.apply_canary(canary).await;
+            observe(&outcome);
+            // Opened however the canary ended: what each change does next is decided after.
+            let _ = open.send(true);
+            outcome
+        };
+        let rest = slots
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, p)| p.map(|p| (index, p)));
+        let others = futures::stream::iter(rest)
+            .map(|(index, planned)| {
+                let mut gate = gate.clone();
+                let reading = &reading;
+                async move {
+                    let opened = |open: &bool| *open;
+                    // While the canary is on its way, reads a few at a time; after it, freely.
+                    let permit = if *gate.borrow() {
+                        None
+                    } else {
+                        tokio::select! {
+                            permit = reading.acquire() => permit.ok(),
+                            _ = gate.wait_for(opened) => None,
+                        }
+                    };
+                    let prepared = self.prepare(planned).await;
+                    drop(permit);
+                    let _ = gate.wait_for(opened).await;
+                    let ready = match prepared {
+                        Err(outcome) => {
+                            observe(&outcome);
+                            return (index, Ok(outcome));
+                        }
+                        Ok(ready) => ready,
+                    };
+                    if self.canary_pending()
+                        && self.halted().is_none()
+                        && !self.cancelled()
+                        && !self.dry_run()
+                    {
+                        // No write before a canary is checked: this one goes the old way.
+                        return (index, Err(ready.planned()));
+                    }
+                    let outcome = match ready {
+                        Prepared::Standard(ready) => self.write_standard(*ready).await,
+                        Prepared::Later(planned) => self.apply_one(planned).await,
+                    };
+                    observe(&outcome);
+                    (index, Ok(outcome))
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>();
+        let (canary, others) = tokio::join!(canary, others);
+        results[first] = Some(canary);
+        let mut deferred: Vec<Option<Planned>> = Vec::new();
+        let mut deferred_at = Vec::new();
+        for (index, outcome) in others {
+            match outcome {
+                Ok(outcome) => results[index] = Some(outcome),
+                Err(planned) => {
+                    deferred_at.push(index);
+                    deferred.push(Some(planned));
+                }
+            }
+        }
+        if !deferred.is_empty() {
+            let outcomes = self.apply_in_turn(deferred, observe).await;
+            for (index, outcome) in deferred_at.into_iter().zip(outcomes) {
+                results[index] = Some(outcome);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every planned change has an outcome"))
+            .collect()
+    }
+
+    /// Changes read beside the canary at once: each reads its two templates together, and the
+    /// canary's next request should find a token free, so half the pool less one (at least one).
+    fn reads_beside_canary(&self) -> usize {
+        (self.client.options().pool_size().saturating_sub(1) / 2).max(1)
+    }
+
+    /// The canary alone, trying candidates in turn until one is checked, then the rest
+    /// concurrently: how every change went before reads went beside the canary, and how the
+    /// changes go when the first candidate proved nothing.
+    async fn apply_in_turn(
+        &self,
+        mut slots: Vec<Option<Planned>>,
+        observe: &(dyn Fn(&Outcome) + Sync),
+    ) -> Vec<Outcome> {
         let mut results: Vec<Option<Outcome>> = vec![None; slots.len()];
         for index in self.canary_candidates(&slots) {
             if !self.canary_pending() || self.halted().is_some() || self.cancelled() {
@@ -284,6 +421,26 @@ impl Engine {
             .collect()
     }
 
+    /// What a change reads before its write (a standard action's template text), and nothing
+    /// else: no write of any kind. A function data action's draft reads are its own, after.
+    /// `Err`: the change ended without a write.
+    async fn prepare(&self, planned: Planned) -> Result<Prepared, Outcome> {
+        if let Some(reason) = refusal(planned.info.kind) {
+            return Err(Outcome::Done(not_done(
+                &planned.info,
+                Status::Skipped,
+                reason,
+            )));
+        }
+        match planned.info.kind {
+            Kind::Function => Ok(Prepared::Later(planned)),
+            _ => self
+                .prepare_standard(planned.info, planned.target)
+                .await
+                .map(|ready| Prepared::Standard(Box::new(ready))),
+        }
+    }
+
     /// Applies one decided change, with the same safety whatever its target: journaled first,
     /// conflicts and unknown outcomes re-read. (Undo writes through this too.)
     pub async fn apply_one(&self, planned: Planned) -> Outcome {
@@ -298,11 +455,24 @@ impl Engine {
     }
 
     /// Writes `target` (`None` removes `timeoutSeconds`).
-    async fn apply_standard(&self, mut info: Arc<ActionInfo>, target: Option<Timeout>) -> Outcome {
+    async fn apply_standard(&self, info: Arc<ActionInfo>, target: Option<Timeout>) -> Outcome {
+        match self.prepare_standard(info, target).await {
+            Ok(ready) => self.write_standard(ready).await,
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// The reads before a standard action's write: its config if the listing had none, the
+    /// template text it names by URI. `Err`: the change ended without a write.
+    async fn prepare_standard(
+        &self,
+        mut info: Arc<ActionInfo>,
+        target: Option<Timeout>,
+    ) -> Result<Ready, Outcome> {
         let id = info.action.id.clone();
         if info.action.config.is_none() {
             if let Some(halted) = self.halted_outcome(&info) {
-                return halted;
+                return Err(halted);
             }
             // Never build a config from a read without it: that would drop the templates.
             match self.client.get_action(&id, true).await {
@@ -313,20 +483,20 @@ impl Engine {
                         function_timeout: info.function_timeout,
                     })
                 }
-                Err(e) => return Outcome::Done(self.failed(&info, e)),
+                Err(e) => return Err(Outcome::Done(self.failed(&info, e))),
             }
         }
         let before = before_of(&info);
         let after = target.map(|t| i64::from(t.0));
         if let Some(settled) = self.settled_without_a_write(&info, before, after, before == after) {
-            return settled;
+            return Err(settled);
         }
         let Some(version) = info.action.version else {
-            return Outcome::Done(not_done(
+            return Err(Outcome::Done(not_done(
                 &info,
                 Status::Failed,
                 "the action was read without a version; nothing was written",
-            ));
+            )));
         };
         // The config whole (unpacked from the compact form) only while this action is written.
         let mut config = info
@@ -337,11 +507,37 @@ impl Engine {
             .unwrap_or_default();
         if let Err(e) = self.fill_templates(&id, &mut config, false).await {
             self.note_error(&e);
-            return Outcome::Done(not_done(
+            return Err(Outcome::Done(not_done(
                 &info,
                 Status::Failed,
                 format!("could not read the action's template text, so nothing was written: {e}"),
-            ));
+            )));
+        }
+        Ok(Ready {
+            info,
+            target,
+            before,
+            after,
+            version,
+            config,
+        })
+    }
+
+    /// The write of a prepared standard change: journaled first, conflicts and unknown outcomes
+    /// read again. The run's switches are looked at again first: it may have stopped writing
+    /// (or been interrupted) while the change was read.
+    async fn write_standard(&self, ready: Ready) -> Outcome {
+        let Ready {
+            info,
+            target,
+            before,
+            after,
+            version,
+            mut config,
+        } = ready;
+        let id = info.action.id.clone();
+        if let Some(settled) = self.settled_without_a_write(&info, before, after, false) {
+            return settled;
         }
         // The journal keeps the action as it was, template text included: enough to put it back.
         let mut as_read = info.action.to_action();

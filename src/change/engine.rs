@@ -144,8 +144,21 @@ impl Engine {
     /// Every page of the listing, classified. With `include_auth_actions`, a second listing of
     /// the same filter without auth actions (and without config) tells which ones are custom
     /// authentication actions.
+    ///
+    /// The integration listing (which kinds need) is read beside the actions' listing, not after
+    /// it: it is one request either way, and the run's first requests are all on its critical
+    /// path. A filter of no ids lists nothing and reads nothing.
     pub async fn list_actions(&self, query: &ActionQuery) -> Result<Vec<ActionInfo>, Error> {
-        let actions = self.client.list_actions_compact(query).await?;
+        let lists_something = query
+            .ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| !id.trim().is_empty()));
+        let (actions, ()) = tokio::join!(self.client.list_actions_compact(query), async {
+            if lists_something {
+                self.classifier.prefetch().await;
+            }
+        });
+        let actions = actions?;
         let auth_ids: HashSet<String> = if query.include_auth_actions {
             let plain = ActionQuery {
                 include_auth_actions: false,

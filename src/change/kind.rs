@@ -85,6 +85,13 @@ impl Classifier {
             .await
     }
 
+    /// Reads the integration listing now, if it was not read yet, so that it can go beside a
+    /// listing of actions rather than after it. An error is not kept: `classify` reads again
+    /// and reports it, when the kinds need it.
+    pub async fn prefetch(&self) {
+        let _ = self.integration_types().await;
+    }
+
     /// Classifies many actions; `auth_ids` are the ids seen only with auth actions included.
     /// Reads the integration listing at most once per classifier, and not at all when every
     /// action is static or custom auth.

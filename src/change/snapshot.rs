@@ -205,17 +205,19 @@ pub(crate) fn template_file(uri: &str) -> &str {
 impl Engine {
     /// Puts the text of templates the config names only by URI into it (from the action's
     /// templates, or the draft's with `draft`), so that a write carries them and a comparison
-    /// sees them.
+    /// sees them. Both templates are read at once: they are independent, and the canary's reads
+    /// are on the run's critical path.
     pub(crate) async fn fill_templates(
         &self,
         id: &str,
         config: &mut ActionConfig,
         draft: bool,
     ) -> Result<(), Error> {
+        let mut wanted: Vec<(&'static str, &'static str, String)> = Vec::new();
         for (section, text_key, uri_key) in TEMPLATE_KEYS {
             let map = match section {
-                "request" => config.request.as_mut(),
-                _ => config.response.as_mut(),
+                "request" => config.request.as_ref(),
+                _ => config.response.as_ref(),
             };
             let Some(map) = map else { continue };
             if map.get(text_key).is_some_and(Value::is_string) {
@@ -224,13 +226,24 @@ impl Engine {
             let Some(uri) = map.get(uri_key).and_then(Value::as_str) else {
                 continue;
             };
-            let file = template_file(uri).to_owned();
-            let text = if draft {
-                self.client.get_draft_template(id, &file).await?
+            wanted.push((section, text_key, template_file(uri).to_owned()));
+        }
+        let reads = wanted.iter().map(|(_, _, file)| async move {
+            if draft {
+                self.client.get_draft_template(id, file).await
             } else {
-                self.client.get_template(id, &file).await?
+                self.client.get_template(id, file).await
+            }
+        });
+        let texts = futures::future::try_join_all(reads).await?;
+        for ((section, text_key, _), text) in wanted.into_iter().zip(texts) {
+            let map = match section {
+                "request" => config.request.as_mut(),
+                _ => config.response.as_mut(),
             };
-            map.insert(text_key.into(), Value::String(text));
+            if let Some(map) = map {
+                map.insert(text_key.into(), Value::String(text));
+            }
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ pub(crate) async fn mint(
     let mut attempts = 0;
     loop {
         attempts += 1;
+        let sent_at = Instant::now();
         let result = http
             .post(url.clone())
             .basic_auth(client_id, Some(client_secret.expose()))
@@ -40,6 +41,15 @@ pub(crate) async fn mint(
             .timeout(timeout)
             .send()
             .await;
+        // As `Client::send` does for API requests (the body, which holds the token, is not shown).
+        tracing::trace!(
+            target: "dactl::wire",
+            method = "POST",
+            url = %url,
+            status = result.as_ref().map_or(0, |r| r.status().as_u16()),
+            micros = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "answer"
+        );
         let (failure, error) = match result {
             Ok(response) => {
                 let status = response.status();

@@ -297,6 +297,7 @@ impl Client {
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
+            let sent_at = Instant::now();
             let result = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -309,6 +310,16 @@ impl Client {
                 Err(e) => Err(e),
             };
             drop(permit);
+            // One line per exchange, with its time on the wire: what the benchmark's critical
+            // path is measured from (a subscriber for `dactl::wire` at trace level).
+            tracing::trace!(
+                target: "dactl::wire",
+                method = %call.method,
+                url = %url,
+                status = result.as_ref().map_or(0, |(status, _, _)| status.as_u16()),
+                micros = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "answer"
+            );
 
             let (failure, error) = match result {
                 Ok((status, headers, body)) if status.is_success() => {

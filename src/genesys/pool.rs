@@ -24,12 +24,15 @@
 //! - **A 429 pauses its token** until the end of its `Retry-After`; the others go on. The request
 //!   that got it chooses again, so it moves to whichever token is free soonest. With one token the
 //!   whole client waits, as before there was a pool.
-//! - **Tokens are minted lazily, one at a time.** The pool starts empty. The first request mints
-//!   the first token; another is minted only when a request finds every token busy (its next
-//!   instant in the future), and never while another mint is in flight. A run of a few requests
-//!   mints one token; a bulk run that keeps every token busy grows to the full pool in `size`
-//!   round trips to the token endpoint (the Terraform provider mints its whole pool when it
-//!   starts, five or more mints at once). The pool's size bounds the mints: at most 50, and the sandbox's default token
+//! - **Tokens are minted lazily, together.** The pool starts empty. The first request mints
+//!   the first token (a second request waiting for it mints one more beside it); the pool grows
+//!   only when a request finds every token busy (its next instant in the future), and then to
+//!   its full size at once, all the missing tokens minted together, as the Terraform provider's
+//!   pre-fill does (it mints its whole pool at once when it starts): one round trip to the token
+//!   endpoint. A run of a few requests one after another mints one token. Minting one at a
+//!   time left a pool of ten short of tokens for ten round trips (the tenth token came 326 ms
+//!   into a 512 ms run of 40 actions at the defaults ×10; now 55 ms, see docs/performance.md).
+//!   The pool's size bounds the mints: at most 50 in flight or held, and the sandbox's default token
 //!   limit is 60 a minute per OAuth client (the platform's is not documented). Mints were once
 //!   spaced a second apart; that left a pool of ten short of tokens for its first nine seconds,
 //!   45 of the 600 token-seconds of a minute-long run (7.5 %), for a limit no source gives.
@@ -104,8 +107,13 @@ pub struct TokenPool {
 struct State {
     /// Only ever added to, so a slot's index names it for the life of the pool.
     slots: Vec<Slot>,
-    /// A mint is in flight (one at a time); its end wakes the waiters.
+    /// The first token or a renewal is being minted (one at a time); its end wakes the waiters.
     minting: bool,
+    /// That mint is the first token's: it counts towards the pool's size.
+    minting_first: bool,
+    /// Mints in flight that grow the pool (as many at once as requests found every token busy,
+    /// up to the pool's size); each one's end wakes the waiters.
+    growing: usize,
     /// No growth before this instant (after a failed growth mint).
     grow_after: Option<Instant>,
     /// The token endpoint refused the credentials: every later mint ends with this error.
@@ -153,6 +161,8 @@ pub struct Lease {
 enum Step {
     Go(Lease),
     Mint(Mint),
+    /// Mint this many tokens at once to grow the pool (each counted in `growing`).
+    Grow(usize),
     /// Sleep until then, or until the pool changes.
     Wait(Option<Instant>),
 }
@@ -248,6 +258,12 @@ impl TokenPool {
             match self.step(now, only, send) {
                 Step::Go(lease) => return Ok(lease),
                 Step::Mint(kind) => self.mint(kind).await?,
+                Step::Grow(n) => {
+                    let mints = (0..n).map(|_| self.mint(Mint::Grow));
+                    for minted in futures::future::join_all(mints).await {
+                        minted?;
+                    }
+                }
                 Step::Wait(until) => {
                     // `None` happens only while a mint is in flight, whose end wakes us; the
                     // deadline is a safety net.
@@ -270,9 +286,12 @@ impl TokenPool {
 
         // A token due for renewal is renewed by whoever finds no mint in flight.
         let due = (0..state.slots.len()).find(|&i| in_scope(i) && state.slots[i].due(now));
+        // Not beside growth mints either: the token endpoint's own limit is shared, and a
+        // renewal is a mint the work cannot do without.
         if let Some(slot) = due
             && can_mint
             && !state.minting
+            && state.growing == 0
         {
             state.minting = true;
             return Step::Mint(Mint::Renew(slot));
@@ -298,14 +317,33 @@ impl TokenPool {
             }
         }
 
-        // Every token busy (or none yet): mint the first one, or another one.
-        let room = only.is_none() && can_mint && state.slots.len() < self.size;
-        let first = room && state.slots.is_empty();
+        // Every token busy (or none yet): mint the first one, or grow the pool.
+        // The first token's mint counts as one in flight: a second request waiting for it (the
+        // integrations read beside the listing's first page) starts a mint of its own.
+        let first_in_flight = state.minting_first;
+        let held = state.slots.len() + state.growing + usize::from(first_in_flight);
+        let room = only.is_none() && can_mint && held < self.size;
+        let first = room && state.slots.is_empty() && state.growing == 0;
         let held_off = state.grow_after.filter(|after| *after > now);
-        let grow = room && send && !first && held_off.is_none();
-        if (first || grow) && !state.minting {
+        // Beside the first token's mint, one more; once a token is held and no other mint of
+        // the kind the work cannot do without is in flight, the rest.
+        let beside = first_in_flight && state.slots.is_empty() && state.growing == 0;
+        let fill = !state.slots.is_empty() && !state.minting;
+        let grow =
+            room && send && (beside || fill) && held_off.is_none() && state.refused.is_none();
+        if first && !state.minting {
             state.minting = true;
-            return Step::Mint(if first { Mint::First } else { Mint::Grow });
+            state.minting_first = true;
+            return Step::Mint(Mint::First);
+        }
+        if grow {
+            // Beside the first token's mint, one more (the integrations read beside the
+            // listing); once a token is held, the rest of the pool at once, as the Terraform
+            // provider's pre-fill does: work that keeps one token busy soon needs them all. (A
+            // client revoked while the pool fills has each mint of the fill refused once.)
+            let n = if beside { 1 } else { self.size - held };
+            state.growing += n;
+            return Step::Grow(n);
         }
 
         // Wait for the soonest of: the best token coming free, the end of the mint in flight
@@ -323,15 +361,25 @@ impl TokenPool {
     /// Mints for `kind`; `minting` was set by `step`. A failed growth is not an error: the pool
     /// goes on with the tokens it has.
     async fn mint(&self, kind: Mint) -> Result<(), Error> {
-        // Clears `minting` and wakes the waiters however this ends, cancellation included.
-        struct InFlight<'a>(&'a TokenPool);
+        // Clears `minting` (or counts the growth mint out) and wakes the waiters however this
+        // ends, cancellation included.
+        struct InFlight<'a>(&'a TokenPool, Mint);
         impl Drop for InFlight<'_> {
             fn drop(&mut self) {
-                self.0.lock().minting = false;
+                {
+                    let mut state = self.0.lock();
+                    match self.1 {
+                        Mint::Grow => state.growing = state.growing.saturating_sub(1),
+                        Mint::First | Mint::Renew(_) => {
+                            state.minting = false;
+                            state.minting_first = false;
+                        }
+                    }
+                }
                 self.0.changed.notify_waiters();
             }
         }
-        let _in_flight = InFlight(self);
+        let _in_flight = InFlight(self, kind);
 
         let Credentials::ClientCredentials {
             client_id,
@@ -461,12 +509,12 @@ impl TokenPool {
             .map(Slot::free_at)
             .min();
         let can_grow = self.can_mint()
-            && state.slots.len() < self.size
+            && state.slots.len() + state.growing < self.size
             && state.grow_after.is_none_or(|after| after <= now);
-        let mint = match state.minting {
+        let mint = match state.minting && state.slots.is_empty() {
             _ if !can_grow && free.is_some() => None,
             false => Some(now),
-            // A mint in flight: its end wakes the waiters.
+            // The first mint in flight: its end wakes the waiters.
             true => Some(now + MINT_WAKE),
         };
         let soonest = match (free, mint) {
