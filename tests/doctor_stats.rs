@@ -16,7 +16,6 @@
 //! - refusal: a refused query (403, 400) ending doctor or making it exit 1, the platform's message
 //!   reworded or lost, the permission not named, later checks skipped.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::Output;
 use std::sync::Arc;
@@ -72,31 +71,6 @@ fn json_of(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", stdout(output), stderr(output)))
 }
 
-/// A `/sandbox/...` inspection route, with plain reqwest.
-fn inspect(org: &Org, path: &str) -> Value {
-    let url = format!("{}{path}", org.url());
-    org.rt.block_on(async {
-        reqwest::get(url)
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    })
-}
-
-/// The truth per action over `window`, by id.
-fn truth(org: &Org, window: &str) -> BTreeMap<String, Value> {
-    inspect(org, &format!("/sandbox/executions?interval={window}"))["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["id"].as_str().unwrap().to_owned(), a.clone()))
-        .collect()
-}
-
 fn u(value: &Value) -> u64 {
     value
         .as_u64()
@@ -130,7 +104,7 @@ fn part<'a>(table: &'a str, title: &str) -> &'a str {
 fn check_section(org: &Org, found: &Value, variant: &str, queries_seen: u64) {
     let e = &found["executions"];
     let window = e["window"].as_str().unwrap_or_else(|| panic!("{e}"));
-    let truth = truth(org, window);
+    let truth = org.executions(window);
     let sum = |key: &str| truth.values().map(|t| u(&t[key])).sum::<u64>();
 
     // Every action of the org was asked about, custom authentication ones included.

@@ -54,7 +54,8 @@ impl Org {
             .to_owned()
     }
 
-    fn get_json(&self, path: &str) -> Value {
+    /// A `/sandbox/...` inspection route (no auth, no faults), as JSON.
+    pub fn inspect(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.url());
         self.rt.block_on(async {
             self.http
@@ -71,7 +72,7 @@ impl Org {
     /// What the sandbox executed per action over `interval` (`start/end`), keyed by id:
     /// `GET /sandbox/executions`, the truth behind its analytics answers.
     pub fn executions(&self, interval: &str) -> BTreeMap<String, Value> {
-        let body = self.get_json(&format!("/sandbox/executions?interval={interval}"));
+        let body = self.inspect(&format!("/sandbox/executions?interval={interval}"));
         assert_eq!(
             body["interval"], interval,
             "the truth covers the window asked"
@@ -86,7 +87,7 @@ impl Org {
 
     /// Every stored action with its templates' text, as `/sandbox/actions?templates=text` shows it.
     pub fn actions(&self) -> Vec<Value> {
-        self.get_json("/sandbox/actions?templates=text")
+        self.inspect("/sandbox/actions?templates=text")
             .as_array()
             .unwrap()
             .clone()
@@ -107,7 +108,7 @@ impl Org {
     /// API requests (`/api/v2/...`) the sandbox counted that match `keep(method, route, status)`
     /// (status 0: the connection was dropped).
     pub fn count_answers(&self, keep: impl Fn(&str, &str, u64) -> bool) -> u64 {
-        let stats = self.get_json("/sandbox/stats");
+        let stats = self.inspect("/sandbox/stats");
         stats["requests"]
             .as_array()
             .unwrap()
